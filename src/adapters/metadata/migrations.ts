@@ -1,0 +1,124 @@
+/**
+ * Schema migrations, written once with Kysely's schema builder so SQLite and PostgreSQL run
+ * the same code. Kysely's migrator takes a lock, so nodes starting together migrate once.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+
+const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up (db: Kysely<any>) {
+      await db.schema.createTable('meta')
+        .addColumn('key', 'text', c => c.primaryKey())
+        .addColumn('value', 'text', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('accounts')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('zelid', 'text', c => c.unique())
+        .addColumn('email', 'text', c => c.unique())
+        .addColumn('plan', 'text', c => c.notNull())
+        .addColumn('capacity_bytes', 'bigint')
+        .addColumn('active', 'integer', c => c.notNull().defaultTo(1))
+        .addColumn('role', 'text', c => c.notNull().defaultTo('user'))
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('api_keys')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('prefix', 'text', c => c.notNull())
+        .addColumn('key_hash', 'text', c => c.notNull().unique())
+        .addColumn('scopes', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('api_keys_account').on('api_keys').column('account_id').execute()
+
+      await db.schema.createTable('packs')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('blob_key', 'text', c => c.notNull().unique())
+        .addColumn('root_cid', 'text', c => c.notNull())
+        .addColumn('size', 'bigint', c => c.notNull())
+        .addColumn('block_count', 'integer', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('blocks')
+        .addColumn('mh', 'text', c => c.notNull())
+        .addColumn('pack_id', 'text', c => c.notNull().references('packs.id').onDelete('cascade'))
+        .addColumn('cid', 'text', c => c.notNull())
+        .addColumn('offset', 'bigint', c => c.notNull())
+        .addColumn('length', 'integer', c => c.notNull())
+        .addPrimaryKeyConstraint('blocks_pk', ['mh', 'pack_id'])
+        .execute()
+      await db.schema.createIndex('blocks_pack').on('blocks').column('pack_id').execute()
+
+      await db.schema.createTable('contents')
+        .addColumn('cid', 'text', c => c.primaryKey())
+        .addColumn('pack_id', 'text', c => c.notNull().references('packs.id'))
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('size', 'bigint', c => c.notNull())
+        .addColumn('dag_size', 'bigint', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('released_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('contents_released').on('contents').column('released_at').execute()
+
+      await db.schema.createTable('content_members')
+        .addColumn('root_cid', 'text', c => c.notNull().references('contents.cid').onDelete('cascade'))
+        .addColumn('cid', 'text', c => c.notNull())
+        .addColumn('path', 'text', c => c.notNull())
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('size', 'bigint', c => c.notNull())
+        .addPrimaryKeyConstraint('content_members_pk', ['root_cid', 'path'])
+        .execute()
+      await db.schema.createIndex('content_members_cid').on('content_members').column('cid').execute()
+
+      await db.schema.createTable('spaces')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addUniqueConstraint('spaces_account_name', ['account_id', 'name'])
+        .execute()
+
+      await db.schema.createTable('entries')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('space_id', 'text', c => c.notNull().references('spaces.id').onDelete('cascade'))
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('parent_id', 'text', c => c.notNull().defaultTo('')) // '' is the space's top level
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('cid', 'text')
+        .addColumn('size', 'bigint', c => c.notNull())
+        .addColumn('mimetype', 'text')
+        .addColumn('thumbnail_cid', 'text')
+        .addColumn('pinned', 'integer', c => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .execute()
+      await db.schema.createIndex('entries_account_cid').on('entries').columns(['account_id', 'cid']).execute()
+      await db.schema.createIndex('entries_space_parent').on('entries').columns(['space_id', 'parent_id', 'created_at']).execute()
+      await db.schema.createIndex('entries_cid').on('entries').column('cid').execute()
+      // folder names are unique per parent (file names are not)
+      await db.schema.createIndex('entries_folder_name').on('entries').columns(['space_id', 'parent_id', 'name'])
+        .unique().where(sql.ref('kind'), '=', 'folder').execute()
+      await db.schema.createIndex('entries_thumbnail').on('entries').column('thumbnail_cid').execute()
+    }
+  }
+}
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations (): Promise<Record<string, Migration>> { return migrations }
+}
+
+export async function migrate (db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticProvider() })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error !== undefined) {
+    const failed = results?.find(r => r.status === 'Error')
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? String(error)}`)
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The metadata schema as Kysely sees it. One schema for SQLite and PostgreSQL: text ids,
+ * integer (bigint) sizes and epoch-millisecond timestamps, 0/1 booleans, JSON kept as text.
+ */
+import type { Generated } from 'kysely'
+
+export interface AccountsTable {
+  id: string
+  zelid: string | null
+  email: string | null
+  plan: string
+  /** per-account override of the plan capacity, in bytes */
+  capacity_bytes: number | null
+  active: number
+  role: string
+  created_at: number
+}
+
+export interface ApiKeysTable {
+  id: string
+  account_id: string
+  name: string
+  /** first characters of the key, shown in listings */
+  prefix: string
+  /** SHA-256 of the whole key, hex */
+  key_hash: string
+  scopes: string
+  created_at: number
+  expires_at: number | null
+  last_used_at: number | null
+  revoked_at: number | null
+}
+
+export interface PacksTable {
+  id: string
+  /** key of the pack in the blob store */
+  blob_key: string
+  root_cid: string
+  size: number
+  block_count: number
+  created_at: number
+}
+
+export interface BlocksTable {
+  /** multihash of the block, hex: one block of bytes whatever codec names it */
+  mh: string
+  pack_id: string
+  /** CID as written in the pack (its codec), string form */
+  cid: string
+  offset: number
+  length: number
+}
+
+export interface ContentsTable {
+  /** root CID of an imported DAG, string form */
+  cid: string
+  pack_id: string
+  kind: string
+  /** file bytes for a file; cumulative DAG bytes for a directory */
+  size: number
+  dag_size: number
+  created_at: number
+  /** when the last reference went away; null while referenced */
+  released_at: number | null
+}
+
+export interface ContentMembersTable {
+  root_cid: string
+  cid: string
+  path: string
+  kind: string
+  size: number
+}
+
+export interface SpacesTable {
+  id: string
+  account_id: string
+  name: string
+  created_at: number
+}
+
+export interface EntriesTable {
+  id: string
+  space_id: string
+  account_id: string
+  /** '' at the top level of the space */
+  parent_id: string
+  /** 'file' | 'directory' (a UnixFS directory) | 'folder' (an organising folder, no CID) */
+  kind: string
+  name: string
+  cid: string | null
+  size: number
+  mimetype: string | null
+  thumbnail_cid: string | null
+  pinned: number
+  created_at: number
+}
+
+export interface MetaTable {
+  key: string
+  value: string
+}
+
+export interface Database {
+  accounts: AccountsTable
+  api_keys: ApiKeysTable
+  packs: PacksTable
+  blocks: BlocksTable
+  contents: ContentsTable
+  content_members: ContentMembersTable
+  spaces: SpacesTable
+  entries: EntriesTable
+  meta: MetaTable
+  kysely_migration?: { name: string, timestamp: Generated<string> }
+}

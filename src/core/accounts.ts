@@ -1,0 +1,235 @@
+/**
+ * Accounts (tenants), their plans and API keys. Keys are 256-bit random secrets: shown once,
+ * stored as SHA-256 (a fast hash is right for high-entropy secrets; a password hash is not
+ * needed and would make every request slow), revocable, optionally expiring.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { Config, PlanConfig, PlanName } from '../config.js'
+import { PLAN_NAMES } from '../config.js'
+import type { Db } from '../adapters/metadata/open.js'
+import { CairnError, invalid, notFound } from './errors.js'
+
+export interface Account {
+  id: string
+  zelid: string | null
+  email: string | null
+  plan: PlanName
+  planLimits: PlanConfig
+  capacityBytes: number
+  active: boolean
+  role: 'user' | 'admin'
+  createdAt: number
+}
+
+export interface ApiKeyInfo {
+  id: string
+  accountId: string
+  name: string
+  prefix: string
+  scopes: string[]
+  createdAt: number
+  expiresAt: number | null
+  lastUsedAt: number | null
+  revokedAt: number | null
+}
+
+export interface Principal {
+  account: Account
+  keyId: string
+  scopes: string[]
+}
+
+const KEY_PREFIX = 'cairn_'
+export const MAX_KEYS_PER_ACCOUNT = 10
+/** A ZelID is a Bitcoin-style address; 0x... Ethereum addresses are accepted for wallet users too. */
+const ZELID_RE = /^(?:[13][a-km-zA-HJ-NP-Z1-9]{25,34}|bc1[02-9ac-hj-np-z]{11,71}|0x[0-9a-fA-F]{40})$/
+const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{1,63}$/
+
+export function hashKey (key: string): string {
+  return createHash('sha256').update(key).digest('hex')
+}
+
+function isPlan (p: string): p is PlanName {
+  return (PLAN_NAMES as readonly string[]).includes(p)
+}
+
+type AccountRow = {
+  id: string, zelid: string | null, email: string | null, plan: string, capacity_bytes: number | null,
+  active: number, role: string, created_at: number
+}
+
+export class Accounts {
+  constructor (private readonly db: Db, private readonly config: Config) {}
+
+  private toAccount (r: AccountRow): Account {
+    const plan = isPlan(r.plan) ? r.plan : 'STARTER'
+    const planLimits = this.config.plans[plan]
+    return {
+      id: r.id,
+      zelid: r.zelid,
+      email: r.email,
+      plan,
+      planLimits,
+      capacityBytes: r.capacity_bytes ?? planLimits.capacityBytes,
+      active: r.active === 1,
+      role: r.role === 'admin' ? 'admin' : 'user',
+      createdAt: r.created_at
+    }
+  }
+
+  async create (input: { plan?: string, zelid?: string, email?: string, capacityBytes?: number, role?: 'user' | 'admin', active?: boolean }): Promise<Account> {
+    const plan = (input.plan ?? 'STARTER').toUpperCase()
+    if (!isPlan(plan)) throw invalid(`unknown plan "${input.plan}" (one of ${PLAN_NAMES.join(', ')})`)
+    if (input.zelid !== undefined && !ZELID_RE.test(input.zelid)) throw invalid(`not a ZelID or 0x address: "${input.zelid}"`)
+    if (input.email !== undefined && !EMAIL_RE.test(input.email)) throw invalid(`not an email address: "${input.email}"`)
+    if (input.capacityBytes !== undefined && (!Number.isSafeInteger(input.capacityBytes) || input.capacityBytes < 0)) throw invalid('capacity must be a non-negative size')
+    const row: AccountRow = {
+      id: randomUUID(),
+      zelid: input.zelid ?? null,
+      email: input.email?.toLowerCase() ?? null,
+      plan,
+      capacity_bytes: input.capacityBytes ?? null,
+      active: input.active === false ? 0 : 1,
+      role: input.role ?? 'user',
+      created_at: Date.now()
+    }
+    try {
+      await this.db.insertInto('accounts').values(row).execute()
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new CairnError('conflict', 'an account with this ZelID or email already exists')
+      throw err
+    }
+    return this.toAccount(row)
+  }
+
+  async get (id: string): Promise<Account> {
+    const r = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst()
+    if (r === undefined) throw notFound(`account ${id} not found`)
+    return this.toAccount(r)
+  }
+
+  async findByZelid (zelid: string): Promise<Account | undefined> {
+    const r = await this.db.selectFrom('accounts').selectAll().where('zelid', '=', zelid).executeTakeFirst()
+    return r === undefined ? undefined : this.toAccount(r)
+  }
+
+  async list (): Promise<Account[]> {
+    const rows = await this.db.selectFrom('accounts').selectAll().orderBy('created_at').execute()
+    return rows.map(r => this.toAccount(r))
+  }
+
+  async update (id: string, patch: { active?: boolean, plan?: string, capacityBytes?: number | null }): Promise<Account> {
+    const set: Partial<AccountRow> = {}
+    if (patch.active !== undefined) set.active = patch.active ? 1 : 0
+    if (patch.plan !== undefined) {
+      const plan = patch.plan.toUpperCase()
+      if (!isPlan(plan)) throw invalid(`unknown plan "${patch.plan}" (one of ${PLAN_NAMES.join(', ')})`)
+      set.plan = plan
+    }
+    if (patch.capacityBytes !== undefined) set.capacity_bytes = patch.capacityBytes
+    if (Object.keys(set).length > 0) {
+      const r = await this.db.updateTable('accounts').set(set).where('id', '=', id).executeTakeFirst()
+      if (Number(r.numUpdatedRows) === 0) throw notFound(`account ${id} not found`)
+    }
+    return await this.get(id)
+  }
+
+  /** Create a key; the secret is in the answer and nowhere else, ever. */
+  async createKey (accountId: string, opts: { name?: string, scopes?: string[], expiresAt?: number | null } = {}): Promise<{ key: string, info: ApiKeyInfo }> {
+    await this.get(accountId)
+    const name = (opts.name ?? 'default').trim()
+    if (name.length === 0 || name.length > 64) throw invalid('key name must be 1 to 64 characters')
+    if (opts.expiresAt != null && opts.expiresAt <= Date.now()) throw invalid('expiry must be in the future')
+    const live = await this.db.selectFrom('api_keys').select(eb => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId).where('revoked_at', 'is', null).executeTakeFirstOrThrow()
+    if (Number(live.n) >= MAX_KEYS_PER_ACCOUNT) throw new CairnError('conflict', `an account may have at most ${MAX_KEYS_PER_ACCOUNT} keys; revoke one first`)
+    const key = KEY_PREFIX + randomBytes(32).toString('base64url')
+    const info: ApiKeyInfo = {
+      id: randomUUID(),
+      accountId,
+      name,
+      prefix: key.slice(0, KEY_PREFIX.length + 8),
+      scopes: opts.scopes ?? ['*'],
+      createdAt: Date.now(),
+      expiresAt: opts.expiresAt ?? null,
+      lastUsedAt: null,
+      revokedAt: null
+    }
+    await this.db.insertInto('api_keys').values({
+      id: info.id,
+      account_id: accountId,
+      name,
+      prefix: info.prefix,
+      key_hash: hashKey(key),
+      scopes: JSON.stringify(info.scopes),
+      created_at: info.createdAt,
+      expires_at: info.expiresAt,
+      last_used_at: null,
+      revoked_at: null
+    }).execute()
+    return { key, info }
+  }
+
+  async listKeys (accountId?: string): Promise<ApiKeyInfo[]> {
+    let q = this.db.selectFrom('api_keys').selectAll().orderBy('created_at')
+    if (accountId !== undefined) q = q.where('account_id', '=', accountId)
+    return (await q.execute()).map(r => ({
+      id: r.id,
+      accountId: r.account_id,
+      name: r.name,
+      prefix: r.prefix,
+      scopes: JSON.parse(r.scopes) as string[],
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      lastUsedAt: r.last_used_at,
+      revokedAt: r.revoked_at
+    }))
+  }
+
+  async revokeKey (keyId: string, accountId?: string): Promise<void> {
+    let q = this.db.updateTable('api_keys').set({ revoked_at: Date.now() })
+      .where('id', '=', keyId).where('revoked_at', 'is', null)
+    if (accountId !== undefined) q = q.where('account_id', '=', accountId)
+    const r = await q.executeTakeFirst()
+    if (Number(r.numUpdatedRows) === 0) throw notFound(`key ${keyId} not found or already revoked`)
+  }
+
+  /**
+   * Resolve a presented key to its principal. Unknown, revoked and expired keys are all
+   * `unauthenticated`; the check does not depend on the account being active (the dialect
+   * decides whether an inactive subscription may still read).
+   */
+  async authenticate (key: string): Promise<Principal> {
+    if (key.length === 0 || key.length > 200) throw new CairnError('unauthenticated', 'Invalid credentials')
+    const r = await this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', hashKey(key)).executeTakeFirst()
+    const now = Date.now()
+    if (r === undefined || r.revoked_at !== null || (r.expires_at !== null && r.expires_at <= now)) {
+      throw new CairnError('unauthenticated', 'Invalid credentials')
+    }
+    // last-used is for people, not for security: refresh it at most once a minute per key
+    if (r.last_used_at === null || now - r.last_used_at > 60_000) {
+      await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', r.id).execute()
+    }
+    return { account: await this.get(r.account_id), keyId: r.id, scopes: JSON.parse(r.scopes) as string[] }
+  }
+
+  /** The first start of a fresh store makes an admin account and key; later starts do not. */
+  async bootstrapAdmin (): Promise<{ account: Account, key: string } | undefined> {
+    const existing = await this.db.selectFrom('meta').select('value').where('key', '=', 'bootstrap_admin').executeTakeFirst()
+    if (existing !== undefined) return undefined
+    return await this.db.transaction().execute(async trx => {
+      const claimed = await trx.insertInto('meta').values({ key: 'bootstrap_admin', value: String(Date.now()) })
+        .onConflict(oc => oc.column('key').doNothing()).executeTakeFirst()
+      if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) return undefined
+      const accounts = new Accounts(trx as unknown as Db, this.config)
+      const account = await accounts.create({ plan: 'PRO', role: 'admin' })
+      const { key } = await accounts.createKey(account.id, { name: 'bootstrap admin' })
+      return { account, key }
+    })
+  }
+}
+
+export function isUniqueViolation (err: unknown): boolean {
+  const e = err as { code?: string, message?: string }
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}

@@ -1,0 +1,180 @@
+/**
+ * The content store: imports DAGs into packs, records them in the metadata store, and reads
+ * them back through a pack's block index. Content is global and deduplicated by root CID;
+ * who may see it is decided by the services above (entries), never here.
+ */
+import type { ImportCandidate } from 'ipfs-unixfs-importer'
+import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter'
+import type { CID } from 'multiformats/cid'
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../../adapters/metadata/open.js'
+import type { Transaction } from 'kysely'
+import type { Database } from '../../adapters/metadata/schema.js'
+import { CairnError } from '../errors.js'
+import type { BlobStore } from '../ports/blob-store.js'
+import { cidForms } from './cids.js'
+import { mhKey } from './hex.js'
+import { ingest, type IngestOptions, type IngestResult } from './ingest.js'
+
+type Trx = Transaction<Database>
+
+interface PackIndex {
+  key: string
+  blocks: Map<string, { offset: number, length: number }>
+}
+
+export interface RecordOutcome {
+  /** the root was already stored: the new pack is redundant and must be deleted after commit */
+  duplicate: boolean
+}
+
+const PACK_INDEX_CACHE = 16
+const INSERT_BATCH = 500
+
+export interface ReadableBlocks { get: (cid: CID) => AsyncGenerator<Uint8Array> }
+
+export class ContentStore {
+  private readonly packIndexes = new Map<string, Promise<PackIndex>>()
+
+  constructor (readonly db: Db, readonly blobs: BlobStore) {}
+
+  /** Import candidates into a new, durable pack (not yet recorded). */
+  async import (candidates: AsyncIterable<ImportCandidate> | Iterable<ImportCandidate>, opts: IngestOptions): Promise<IngestResult> {
+    return await ingest(this.blobs, candidates, opts)
+  }
+
+  /**
+   * Record an import inside the caller's transaction. When the root is already stored, the
+   * existing copy is revived (released_at cleared) and the new pack is reported as duplicate.
+   */
+  async record (trx: Trx, r: IngestResult): Promise<RecordOutcome> {
+    const root = r.root.cid.toString()
+    const revived = await trx.updateTable('contents').set({ released_at: null })
+      .where('cid', '=', root).executeTakeFirst()
+    if (Number(revived.numUpdatedRows) > 0) return { duplicate: true }
+
+    const now = Date.now()
+    const packId = randomUUID()
+    await trx.insertInto('packs').values({
+      id: packId, blob_key: r.packKey, root_cid: root, size: r.packSize, block_count: r.blocks.length, created_at: now
+    }).execute()
+    for (let i = 0; i < r.blocks.length; i += INSERT_BATCH) {
+      await trx.insertInto('blocks').values(r.blocks.slice(i, i + INSERT_BATCH).map(b => ({
+        mh: b.mh, pack_id: packId, cid: b.cid, offset: b.offset, length: b.length
+      }))).execute()
+    }
+    await trx.insertInto('contents').values({
+      cid: root, pack_id: packId, kind: r.root.kind, size: r.root.size, dag_size: r.root.dagSize, created_at: now, released_at: null
+    }).execute()
+    for (let i = 0; i < r.members.length; i += INSERT_BATCH) {
+      await trx.insertInto('content_members').values(r.members.slice(i, i + INSERT_BATCH).map(m => ({
+        root_cid: root, cid: m.cid.toString(), path: m.path, kind: m.kind, size: m.size
+      }))).execute()
+    }
+    return { duplicate: false }
+  }
+
+  /** Delete a pack that was written but not recorded (duplicate or failed transaction). */
+  async discard (r: IngestResult): Promise<void> {
+    await this.blobs.delete(r.packKey)
+  }
+
+  /** Which pack holds the DAG of `cid`: as a root, as a member of a folder, or as any block. */
+  async packFor (cid: CID): Promise<{ id: string, key: string } | undefined> {
+    const forms = cidForms(cid)
+    const row = await this.db.selectFrom('contents').innerJoin('packs', 'packs.id', 'contents.pack_id')
+      .select(['packs.id', 'packs.blob_key']).where('contents.cid', 'in', forms).executeTakeFirst() ??
+      await this.db.selectFrom('content_members')
+        .innerJoin('contents', 'contents.cid', 'content_members.root_cid')
+        .innerJoin('packs', 'packs.id', 'contents.pack_id')
+        .select(['packs.id', 'packs.blob_key']).where('content_members.cid', 'in', forms).executeTakeFirst() ??
+      await this.db.selectFrom('blocks').innerJoin('packs', 'packs.id', 'blocks.pack_id')
+        .select(['packs.id', 'packs.blob_key']).where('blocks.mh', '=', mhKey(cid)).executeTakeFirst()
+    return row === undefined ? undefined : { id: row.id, key: row.blob_key }
+  }
+
+  private async packIndex (packId: string, key: string): Promise<PackIndex> {
+    let p = this.packIndexes.get(packId)
+    if (p === undefined) {
+      p = (async () => {
+        const rows = await this.db.selectFrom('blocks').select(['mh', 'offset', 'length'])
+          .where('pack_id', '=', packId).execute()
+        return { key, blocks: new Map(rows.map(r => [r.mh, { offset: r.offset, length: r.length }])) }
+      })()
+      this.packIndexes.set(packId, p)
+      p.catch(() => this.packIndexes.delete(packId))
+      if (this.packIndexes.size > PACK_INDEX_CACHE) {
+        this.packIndexes.delete(this.packIndexes.keys().next().value as string)
+      }
+    }
+    return await p
+  }
+
+  /** Forget cached indexes (after the collector deleted packs). */
+  forgetPack (packId: string): void {
+    this.packIndexes.delete(packId)
+  }
+
+  /** A read-only blockstore over the pack that holds `cid`'s DAG. */
+  async blockstoreFor (cid: CID, signal?: AbortSignal): Promise<ReadableBlocks> {
+    const pack = await this.packFor(cid)
+    if (pack === undefined) throw new CairnError('not_found', `content ${cid.toString()} is not stored`)
+    return this.blockstoreOver(await this.packIndex(pack.id, pack.key), signal)
+  }
+
+  private blockstoreOver (index: PackIndex, signal?: AbortSignal): ReadableBlocks {
+    const { blobs, db } = this
+    return {
+      async * get (c: CID) {
+        const mh = mhKey(c)
+        let loc = index.blocks.get(mh)
+        let key = index.key
+        if (loc === undefined) {
+          // not in this DAG's pack: any pack that holds the block
+          const row = await db.selectFrom('blocks').innerJoin('packs', 'packs.id', 'blocks.pack_id')
+            .select(['packs.blob_key', 'blocks.offset', 'blocks.length']).where('blocks.mh', '=', mh).executeTakeFirst()
+          if (row === undefined) throw new CairnError('unavailable', `block ${c.toString()} is missing from the store`)
+          loc = { offset: row.offset, length: row.length }
+          key = row.blob_key
+        }
+        yield await blobs.read(key, loc.offset, loc.length, signal)
+      }
+    }
+  }
+
+  /** The bytes of a freshly imported file whose pack is not recorded yet (small files only). */
+  async readUnrecorded (r: IngestResult): Promise<Uint8Array> {
+    const index: PackIndex = { key: r.packKey, blocks: new Map(r.blocks.map(b => [b.mh, { offset: b.offset, length: b.length }])) }
+    const entry = await exporter(r.root.cid, this.blockstoreOver(index))
+    if (entry.type !== 'file' && entry.type !== 'raw') throw new CairnError('invalid_argument', 'not a file')
+    const parts: Uint8Array[] = []
+    for await (const chunk of entry.content()) parts.push(chunk)
+    return Buffer.concat(parts)
+  }
+
+  /** Resolve `<cid>[/path]` to a UnixFS entry. */
+  async resolve (cid: CID, path: string[] = [], signal?: AbortSignal): Promise<UnixFSEntry> {
+    const bs = await this.blockstoreFor(cid, signal)
+    const target = [cid.toString(), ...path].join('/')
+    try {
+      return await exporter(target, bs, { signal })
+    } catch (err) {
+      const code = (err as { name?: string }).name
+      if (code === 'NotFoundError' || code === 'BadPathError') {
+        throw new CairnError('not_found', 'File not found')
+      }
+      if (code === 'NotUnixFSError' || code === 'NoResolverError') {
+        throw new CairnError('unsupported_media', `${target} is not a UnixFS file or directory`)
+      }
+      throw err
+    }
+  }
+
+  async isStored (cid: CID): Promise<boolean> {
+    return (await this.packFor(cid)) !== undefined
+  }
+
+  async close (): Promise<void> {
+    this.packIndexes.clear()
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Streaming import into one pack: the UnixFS importer chunks, builds and hashes the DAG;
+ * every block it makes is appended to a new pack as a CAR frame. Memory stays bounded by
+ * the importer's concurrency, whatever the file size. On any failure the pack is dropped.
+ */
+import { importer, type ImportCandidate } from 'ipfs-unixfs-importer'
+import type { CID } from 'multiformats/cid'
+import type { BlobStore } from '../ports/blob-store.js'
+import { encodeBlockFrame, encodeCarHeader } from './car-frame.js'
+import { mhKey } from './hex.js'
+import { placeholderRoot, type ImportProfile } from './profiles.js'
+
+export interface BlockRecord {
+  mh: string
+  cid: string
+  offset: number
+  length: number
+}
+
+export interface ImportedNode {
+  /** path inside the import ('' for a single file or the wrapping directory) */
+  path: string
+  cid: CID
+  kind: 'file' | 'directory'
+  /** file bytes for files; cumulative DAG bytes for directories */
+  size: number
+  dagSize: number
+}
+
+export interface IngestResult {
+  packKey: string
+  packSize: number
+  root: ImportedNode
+  /** everything below the root (files and directories of a folder import) */
+  members: ImportedNode[]
+  blocks: BlockRecord[]
+}
+
+export interface IngestOptions {
+  profile: ImportProfile
+  /** true for a folder: all candidates go into one wrapping directory, which is the root */
+  wrapWithDirectory: boolean
+  signal?: AbortSignal
+}
+
+export async function ingest (
+  blobs: Pick<BlobStore, 'createPack'>,
+  candidates: AsyncIterable<ImportCandidate> | Iterable<ImportCandidate>,
+  opts: IngestOptions
+): Promise<IngestResult> {
+  const header = encodeCarHeader(placeholderRoot(opts.profile))
+  const sink = await blobs.createPack(header.byteLength)
+  const blocks = new Map<string, BlockRecord>()
+
+  const blockstore = {
+    put: async (cid: CID, bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> => {
+      opts.signal?.throwIfAborted()
+      const mh = mhKey(cid)
+      if (blocks.has(mh)) return cid // the same block twice in one DAG (e.g. zero chunks) is stored once
+      const data = bytes instanceof Uint8Array ? bytes : await concat(bytes)
+      const { frame, dataOffset } = encodeBlockFrame(cid, data)
+      const rec: BlockRecord = { mh, cid: cid.toString(), offset: -1, length: data.byteLength }
+      blocks.set(mh, rec)
+      rec.offset = (await sink.append(frame)) + dataOffset
+      return cid
+    }
+  }
+
+  try {
+    const nodes: ImportedNode[] = []
+    for await (const entry of importer(candidates, blockstore, {
+      profile: opts.profile,
+      wrapWithDirectory: opts.wrapWithDirectory
+    })) {
+      const type = entry.unixfs?.type
+      const isDir = type === 'directory' || type === 'hamt-sharded-directory'
+      const fileSize = entry.unixfs === undefined ? Number(entry.size) : Number(entry.unixfs.fileSize())
+      nodes.push({
+        path: entry.path ?? '',
+        cid: entry.cid,
+        kind: isDir ? 'directory' : 'file',
+        size: isDir ? Number(entry.size) : fileSize,
+        dagSize: Number(entry.size)
+      })
+    }
+    opts.signal?.throwIfAborted()
+    const root = nodes.pop()
+    if (root === undefined) throw new Error('import produced nothing')
+    await sink.complete(encodeCarHeader(root.cid))
+    return {
+      packKey: sink.key,
+      packSize: sink.size,
+      root: { ...root, path: '' },
+      members: nodes,
+      blocks: [...blocks.values()]
+    }
+  } catch (err) {
+    await sink.abort()
+    throw err
+  }
+}
+
+async function concat (chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for await (const c of chunks) parts.push(c)
+  return Buffer.concat(parts)
+}

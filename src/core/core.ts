@@ -1,0 +1,68 @@
+/**
+ * The core, assembled from configuration: ports opened once and the domain services built
+ * on them. Dialects receive this object and call into it; they never touch a store.
+ */
+import { join } from 'node:path'
+import type { Config } from '../config.js'
+import { FsBlobStore } from '../adapters/blob/fs-blob-store.js'
+import { openMetadataStore, type MetadataStore } from '../adapters/metadata/open.js'
+import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.js'
+import { Accounts } from './accounts.js'
+import { ContentStore } from './content/content-store.js'
+import { Drive } from './drive.js'
+import { collectGarbage, type GcReport } from './gc.js'
+import { fsck, type FsckReport } from './fsck.js'
+import type { BlobStore } from './ports/blob-store.js'
+import type { RateLimiter } from './ports/rate-limiter.js'
+
+export interface CoreEvents {
+  bytesIn: (n: number) => void
+  gc: (r: GcReport) => void
+}
+
+export interface Core {
+  config: Config
+  metadata: MetadataStore
+  blobs: BlobStore
+  content: ContentStore
+  accounts: Accounts
+  drive: Drive
+  rateLimiter: RateLimiter
+  gc: () => Promise<GcReport>
+  fsck: () => Promise<FsckReport>
+  close: () => Promise<void>
+}
+
+export async function openCore (config: Config, events: Partial<CoreEvents> = {}): Promise<Core> {
+  const metadata = await openMetadataStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
+  const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init()
+  const content = new ContentStore(metadata.db, blobs)
+  const accounts = new Accounts(metadata.db, config)
+  const drive = new Drive(metadata.db, content, {
+    thumbnailMaxSourceBytes: config.thumbnailMaxSourceBytes,
+    thumbnailSize: config.thumbnailSize,
+    onBytesIn: events.bytesIn
+  })
+  const rateLimiter = new MemoryRateLimiter()
+  return {
+    config,
+    metadata,
+    blobs,
+    content,
+    accounts,
+    drive,
+    rateLimiter,
+    gc: async () => {
+      const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)
+      events.gc?.(r)
+      return r
+    },
+    fsck: async () => await fsck({ db: metadata.db, blobs }),
+    close: async () => {
+      await rateLimiter.close()
+      await content.close()
+      await blobs.close()
+      await metadata.close()
+    }
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The drive: an account's spaces of folders and file entries, each entry naming a CID.
+ * Every upload dialect ends here: stream in, import into a pack, then one transaction that
+ * records the content, re-checks the quota and adds the entry. Nothing is visible until
+ * that transaction commits; a failed or cut-off upload leaves no entry and no pack.
+ */
+import { randomUUID } from 'node:crypto'
+import { sql, type Transaction } from 'kysely'
+import type { CID } from 'multiformats/cid'
+import type { Db } from '../adapters/metadata/open.js'
+import type { Database } from '../adapters/metadata/schema.js'
+import type { Account } from './accounts.js'
+import { isUniqueViolation } from './accounts.js'
+import { cidForms } from './content/cids.js'
+import type { ContentStore } from './content/content-store.js'
+import type { IngestResult } from './content/ingest.js'
+import type { ImportProfile } from './content/profiles.js'
+import { CairnError, notFound } from './errors.js'
+import { capacityExceeded, metered, type ByteBudget } from './limits.js'
+import { sniffing } from './mime.js'
+import { fileName, parseFolderPath, relativeFilePath } from './paths.js'
+import { isThumbnailable, makeThumbnail } from './thumbnails.js'
+
+type Trx = Transaction<Database>
+
+export interface Entry {
+  id: string
+  kind: 'file' | 'directory' | 'folder'
+  name: string
+  cid: string | null
+  size: number
+  mimetype: string | null
+  thumbnailCid: string | null
+  pinned: boolean
+  createdAt: number
+}
+
+export interface FolderMember { path: string, cid: string, size: number, kind: 'file' | 'directory' }
+
+export interface DriveOptions {
+  thumbnailMaxSourceBytes: number
+  thumbnailSize: number
+  onBytesIn?: (n: number) => void
+}
+
+export interface UploadSource {
+  /** the name the client gave (may carry a path, of which only the last part is kept for put) */
+  filename: string | undefined
+  mimetype: string | undefined
+  content: AsyncIterable<Uint8Array>
+}
+
+function toEntry (r: Database['entries']): Entry {
+  return {
+    id: r.id,
+    kind: r.kind as Entry['kind'],
+    name: r.name,
+    cid: r.cid,
+    size: r.size,
+    mimetype: r.mimetype,
+    thumbnailCid: r.thumbnail_cid,
+    pinned: r.pinned === 1,
+    createdAt: r.created_at
+  }
+}
+
+export class Drive {
+  constructor (
+    private readonly db: Db,
+    private readonly content: ContentStore,
+    private readonly opts: DriveOptions
+  ) {}
+
+  /** Bytes an account references: every distinct CID counted once, whoever stored it first. */
+  async usage (accountId: string, db: Db | Trx = this.db): Promise<number> {
+    const r = await sql<{ used: number | string | null }>`
+      SELECT COALESCE(SUM(size), 0) AS used FROM (
+        SELECT cid, MAX(size) AS size FROM entries
+        WHERE account_id = ${accountId} AND cid IS NOT NULL GROUP BY cid
+      ) t`.execute(db)
+    return Number(r.rows[0]?.used ?? 0)
+  }
+
+  async fileCount (accountId: string): Promise<number> {
+    const r = await this.db.selectFrom('entries').select(eb => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId).where('kind', '!=', 'folder').executeTakeFirstOrThrow()
+    return Number(r.n)
+  }
+
+  async budgetFor (account: Account): Promise<ByteBudget> {
+    return {
+      remaining: Math.max(0, account.capacityBytes - await this.usage(account.id)),
+      maxFileBytes: account.planLimits.maxFileBytes,
+      seen: 0
+    }
+  }
+
+  /** The space of this name, made on first use. */
+  async space (accountId: string, name: string, db: Db | Trx = this.db): Promise<string> {
+    const found = await db.selectFrom('spaces').select('id').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst()
+    if (found !== undefined) return found.id
+    await db.insertInto('spaces').values({ id: randomUUID(), account_id: accountId, name, created_at: Date.now() })
+      .onConflict(oc => oc.columns(['account_id', 'name']).doNothing()).execute()
+    const made = await db.selectFrom('spaces').select('id').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirstOrThrow()
+    return made.id
+  }
+
+  /** Folder id for a path, creating missing folders ('' for the top level). */
+  private async ensureFolder (trx: Trx, accountId: string, spaceId: string, segments: string[]): Promise<string> {
+    let parent = ''
+    for (const name of segments) {
+      const existing = await trx.selectFrom('entries').select('id')
+        .where('space_id', '=', spaceId).where('parent_id', '=', parent).where('kind', '=', 'folder').where('name', '=', name)
+        .executeTakeFirst()
+      if (existing !== undefined) { parent = existing.id; continue }
+      const id = randomUUID()
+      try {
+        await trx.insertInto('entries').values({
+          id, space_id: spaceId, account_id: accountId, parent_id: parent, kind: 'folder', name,
+          cid: null, size: 0, mimetype: null, thumbnail_cid: null, pinned: 0, created_at: Date.now()
+        }).execute()
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new CairnError('conflict', 'folder was created concurrently; retry')
+        throw err
+      }
+      parent = id
+    }
+    return parent
+  }
+
+  /** Resolve a folder given as a path or a folder id; undefined path means the top level. */
+  async findFolder (accountId: string, spaceName: string, ref: string | undefined): Promise<string> {
+    if (ref === undefined || ref === '' || ref === '/') return ''
+    const spaceId = await this.space(accountId, spaceName)
+    if (/^[0-9a-f-]{36}$/.test(ref)) {
+      const byId = await this.db.selectFrom('entries').select('id').where('id', '=', ref)
+        .where('space_id', '=', spaceId).where('kind', '=', 'folder').executeTakeFirst()
+      if (byId === undefined) throw notFound('Folder not found')
+      return byId.id
+    }
+    let parent = ''
+    for (const name of parseFolderPath(ref)) {
+      const f = await this.db.selectFrom('entries').select('id').where('space_id', '=', spaceId)
+        .where('parent_id', '=', parent).where('kind', '=', 'folder').where('name', '=', name).executeTakeFirst()
+      if (f === undefined) throw notFound('Folder not found')
+      parent = f.id
+    }
+    return parent
+  }
+
+  /**
+   * Commit imports for an account: record content, re-check the quota inside the
+   * transaction (concurrent uploads cannot together exceed it), add the entry.
+   * Packs that turn out redundant or whose transaction failed are deleted.
+   */
+  private async commit (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<Entry>): Promise<Entry> {
+    const outcomes: boolean[] = []
+    let entry: Entry
+    try {
+      entry = await this.db.transaction().execute(async trx => {
+        outcomes.length = 0
+        for (const r of imports) outcomes.push((await this.content.record(trx, r)).duplicate)
+        const e = await write(trx)
+        if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
+        return e
+      })
+    } catch (err) {
+      await Promise.allSettled(imports.map(async r => { await this.content.discard(r) }))
+      throw err
+    }
+    await Promise.allSettled(imports.filter((_, i) => outcomes[i]).map(async r => { await this.content.discard(r) }))
+    return entry
+  }
+
+  private async thumbnailFor (mimetype: string, root: IngestResult, profile: ImportProfile): Promise<IngestResult | undefined> {
+    if (!isThumbnailable(mimetype) || root.root.size > this.opts.thumbnailMaxSourceBytes) return undefined
+    // the pack is complete but not yet recorded: read the image straight from the import
+    const bytes = await this.content.readUnrecorded(root)
+    const thumb = await makeThumbnail(bytes, this.opts.thumbnailSize)
+    if (thumb === undefined) return undefined
+    return await this.content.import([{ content: thumb }], { profile, wrapWithDirectory: false })
+  }
+
+  /** Store one file as an entry in `spaceName` under `folderPath`. */
+  async putFile (account: Account, spaceName: string, src: UploadSource, opts: { folderPath?: string, profile: ImportProfile, budget: ByteBudget, signal?: AbortSignal }): Promise<Entry> {
+    const segments = parseFolderPath(opts.folderPath)
+    const name = fileName(src.filename, 'file')
+    const sniffed = sniffing(metered(src.content, opts.budget, this.opts.onBytesIn), src.mimetype, name)
+    const imported = await this.content.import([{ content: sniffed.stream }], { profile: opts.profile, wrapWithDirectory: false, signal: opts.signal })
+    const mimetype = await sniffed.type
+    let thumb: IngestResult | undefined
+    try {
+      thumb = await this.thumbnailFor(mimetype, imported, opts.profile)
+    } catch {
+      thumb = undefined
+    }
+    const spaceId = await this.space(account.id, spaceName)
+    return await this.commit(account, thumb === undefined ? [imported] : [imported, thumb], async trx => {
+      const parent = await this.ensureFolder(trx, account.id, spaceId, segments)
+      const row: Database['entries'] = {
+        id: randomUUID(),
+        space_id: spaceId,
+        account_id: account.id,
+        parent_id: parent,
+        kind: 'file',
+        name,
+        cid: imported.root.cid.toString(),
+        size: imported.root.size,
+        mimetype,
+        thumbnail_cid: thumb?.root.cid.toString() ?? null,
+        pinned: 1,
+        created_at: Date.now()
+      }
+      await trx.insertInto('entries').values(row).execute()
+      return toEntry(row)
+    })
+  }
+
+  /**
+   * Store many files as one UnixFS directory (a single entry). Each source's filename may
+   * carry a relative path, which becomes subdirectories.
+   */
+  async putFolder (account: Account, spaceName: string, sources: AsyncIterable<UploadSource>, opts: { name: string, folderPath?: string, profile: ImportProfile, budget: ByteBudget, signal?: AbortSignal }): Promise<{ entry: Entry, members: FolderMember[] }> {
+    const segments = parseFolderPath(opts.folderPath)
+    const seen = new Set<string>()
+    let n = 0
+    const budget = opts.budget
+    const onBytes = this.opts.onBytesIn
+    async function * candidates (): AsyncIterable<{ path: string, content: AsyncIterable<Uint8Array> }> {
+      for await (const src of sources) {
+        n++
+        const path = relativeFilePath(src.filename, `file-${n}`)
+        if (seen.has(path)) throw new CairnError('invalid_argument', `two files named "${path}" in one folder`)
+        seen.add(path)
+        yield { path, content: metered(src.content, budget, onBytes) }
+      }
+      if (n === 0) throw new CairnError('invalid_argument', 'No files')
+    }
+    const imported = await this.content.import(candidates(), { profile: opts.profile, wrapWithDirectory: true, signal: opts.signal })
+    const spaceId = await this.space(account.id, spaceName)
+    const entry = await this.commit(account, [imported], async trx => {
+      const parent = await this.ensureFolder(trx, account.id, spaceId, segments)
+      const row: Database['entries'] = {
+        id: randomUUID(),
+        space_id: spaceId,
+        account_id: account.id,
+        parent_id: parent,
+        kind: 'directory',
+        name: opts.name,
+        cid: imported.root.cid.toString(),
+        size: imported.root.size,
+        mimetype: null,
+        thumbnail_cid: null,
+        pinned: 1,
+        created_at: Date.now()
+      }
+      await trx.insertInto('entries').values(row).execute()
+      return toEntry(row)
+    })
+    return {
+      entry,
+      members: imported.members.map(m => ({ path: m.path, cid: m.cid.toString(), size: m.size, kind: m.kind }))
+    }
+  }
+
+  /** Entries of one folder, newest first. */
+  async list (accountId: string, spaceName: string, opts: { folderId: string, offset: number, limit: number, includeFolders: boolean }): Promise<{ entries: Entry[], total: number }> {
+    const spaceId = await this.space(accountId, spaceName)
+    let q = this.db.selectFrom('entries').where('space_id', '=', spaceId).where('parent_id', '=', opts.folderId)
+    if (!opts.includeFolders) q = q.where('kind', '!=', 'folder')
+    const total = Number((await q.select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+    const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute()
+    return { entries: rows.map(toEntry), total }
+  }
+
+  /**
+   * What an account may read under `cid`: an entry of its own with that CID, a file or
+   * directory inside one of its directories, or one of its thumbnails. Anything else is
+   * not_found, whether or not another account stored it.
+   */
+  async readable (accountId: string, cid: CID): Promise<{ name: string, mimetype: string | null, kind: string, thumbnailCid: string | null }> {
+    const forms = cidForms(cid)
+    const own = await this.db.selectFrom('entries').select(['name', 'mimetype', 'kind', 'thumbnail_cid'])
+      .where('account_id', '=', accountId).where('cid', 'in', forms).orderBy('created_at', 'desc').executeTakeFirst()
+    if (own !== undefined) return { name: own.name, mimetype: own.mimetype, kind: own.kind, thumbnailCid: own.thumbnail_cid }
+    const member = await this.db.selectFrom('content_members')
+      .innerJoin('entries', 'entries.cid', 'content_members.root_cid')
+      .select(['content_members.path', 'content_members.kind'])
+      .where('entries.account_id', '=', accountId).where('content_members.cid', 'in', forms).executeTakeFirst()
+    if (member !== undefined) return { name: member.path.split('/').pop() ?? member.path, mimetype: null, kind: member.kind, thumbnailCid: null }
+    const thumb = await this.db.selectFrom('entries').select('name')
+      .where('account_id', '=', accountId).where('thumbnail_cid', 'in', forms).executeTakeFirst()
+    if (thumb !== undefined) return { name: `${thumb.name}.thumb.jpg`, mimetype: 'image/jpeg', kind: 'file', thumbnailCid: null }
+    throw notFound('File not found')
+  }
+
+  /** Remove every entry of `cid` from the account's space; content is released when nothing else references it. */
+  async removeByCid (accountId: string, spaceName: string, cid: CID): Promise<number> {
+    const forms = cidForms(cid)
+    const spaceId = await this.space(accountId, spaceName)
+    return await this.db.transaction().execute(async trx => {
+      const rows = await trx.selectFrom('entries').select(['id', 'cid', 'thumbnail_cid'])
+        .where('space_id', '=', spaceId).where('cid', 'in', forms).execute()
+      if (rows.length === 0) throw notFound('File not found')
+      await trx.deleteFrom('entries').where('id', 'in', rows.map(r => r.id)).execute()
+      const released = new Set<string>()
+      for (const r of rows) {
+        if (r.cid !== null) released.add(r.cid)
+        if (r.thumbnail_cid !== null) released.add(r.thumbnail_cid)
+      }
+      await releaseIfUnreferenced(trx, [...released])
+      return rows.length
+    })
+  }
+}
+
+/** Mark content whose last reference went away; the collector frees it after the grace period. */
+export async function releaseIfUnreferenced (trx: Trx, cids: string[]): Promise<void> {
+  const now = Date.now()
+  for (const cid of cids) {
+    const ref = await trx.selectFrom('entries').select('id')
+      .where(eb => eb.or([eb('cid', '=', cid), eb('thumbnail_cid', '=', cid)])).executeTakeFirst()
+    if (ref === undefined) {
+      await trx.updateTable('contents').set({ released_at: now }).where('cid', '=', cid).where('released_at', 'is', null).execute()
+    }
+  }
+}

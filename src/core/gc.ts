@@ -1,0 +1,76 @@
+/**
+ * The garbage collector. Content whose last reference went away (released_at set) is freed
+ * once the grace period has passed and nothing references it again; packs never recorded
+ * (a crash between writing and committing) and incomplete uploads are swept too.
+ *
+ * Safety against a concurrent upload of the same content: an upload that re-references a
+ * root clears released_at in its own transaction, and the collector deletes only rows whose
+ * released_at is still set and old, re-checked inside its transaction.
+ */
+import type { Db } from '../adapters/metadata/open.js'
+import type { ContentStore } from './content/content-store.js'
+import type { BlobStore } from './ports/blob-store.js'
+
+/** Leftovers younger than this may belong to an upload still in flight. */
+export const MIN_ORPHAN_AGE_MS = 60 * 60 * 1000
+
+export interface GcReport {
+  contentsFreed: number
+  packsDeleted: number
+  bytesFreed: number
+  orphanPacksDeleted: number
+  incompleteSwept: number
+}
+
+export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content: ContentStore }, graceMs: number): Promise<GcReport> {
+  const { db, blobs, content } = deps
+  const cutoff = Date.now() - graceMs
+  const report: GcReport = { contentsFreed: 0, packsDeleted: 0, bytesFreed: 0, orphanPacksDeleted: 0, incompleteSwept: 0 }
+
+  const candidates = await db.selectFrom('contents').select(['cid', 'pack_id'])
+    .where('released_at', 'is not', null).where('released_at', '<', cutoff).execute()
+  for (const c of candidates) {
+    const freed = await db.transaction().execute(async trx => {
+      const referenced = await trx.selectFrom('entries').select('id')
+        .where(eb => eb.or([eb('cid', '=', c.cid), eb('thumbnail_cid', '=', c.cid)])).executeTakeFirst()
+      if (referenced !== undefined) {
+        await trx.updateTable('contents').set({ released_at: null }).where('cid', '=', c.cid).execute()
+        return undefined
+      }
+      const del = await trx.deleteFrom('contents').where('cid', '=', c.cid)
+        .where('released_at', 'is not', null).where('released_at', '<', cutoff).executeTakeFirst()
+      if (Number(del.numDeletedRows) === 0) return undefined
+      const others = await trx.selectFrom('contents').select('cid').where('pack_id', '=', c.pack_id).executeTakeFirst()
+      if (others !== undefined) return { pack: undefined }
+      const pack = await trx.selectFrom('packs').select(['blob_key', 'size']).where('id', '=', c.pack_id).executeTakeFirst()
+      await trx.deleteFrom('blocks').where('pack_id', '=', c.pack_id).execute()
+      await trx.deleteFrom('packs').where('id', '=', c.pack_id).execute()
+      return { pack }
+    })
+    if (freed === undefined) continue
+    report.contentsFreed++
+    if (freed.pack !== undefined) {
+      content.forgetPack(c.pack_id)
+      await blobs.delete(freed.pack.blob_key)
+      report.packsDeleted++
+      report.bytesFreed += freed.pack.size
+    }
+  }
+
+  // blobs with no pack row: written, then the process died before the commit
+  // (never younger than an hour: a pack is renamed into place a moment before its commit)
+  const orphanCutoff = Math.min(cutoff, Date.now() - MIN_ORPHAN_AGE_MS)
+  const known = new Set((await db.selectFrom('packs').select('blob_key').execute()).map(r => r.blob_key))
+  for await (const b of blobs.list()) {
+    if (!known.has(b.key) && b.modifiedAt < orphanCutoff) {
+      // re-check: a commit may have landed since the listing started
+      const now = await db.selectFrom('packs').select('id').where('blob_key', '=', b.key).executeTakeFirst()
+      if (now !== undefined) continue
+      await blobs.delete(b.key)
+      report.orphanPacksDeleted++
+      report.bytesFreed += b.size
+    }
+  }
+  report.incompleteSwept = await blobs.sweepIncomplete(Math.max(graceMs, MIN_ORPHAN_AGE_MS))
+  return report
+}
