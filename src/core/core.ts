@@ -10,6 +10,7 @@ import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.js'
 import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
+import { Reads } from './reads.js'
 import { collectGarbage, type GcReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
 import type { BlobStore } from './ports/blob-store.js'
@@ -27,6 +28,7 @@ export interface Core {
   content: ContentStore
   accounts: Accounts
   drive: Drive
+  reads: Reads
   rateLimiter: RateLimiter
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
@@ -51,6 +53,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     content,
     accounts,
     drive,
+    reads: new Reads(drive, content),
     rateLimiter,
     gc: async () => {
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)

@@ -153,11 +153,11 @@ export class Drive {
    * transaction (concurrent uploads cannot together exceed it), add the entry.
    * Packs that turn out redundant or whose transaction failed are deleted.
    */
-  private async commit (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<Entry>): Promise<Entry> {
+  private async commit<T> (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<T>): Promise<T> {
     const outcomes: boolean[] = []
-    let entry: Entry
+    let written: T
     try {
-      entry = await this.db.transaction().execute(async trx => {
+      written = await this.db.transaction().execute(async trx => {
         outcomes.length = 0
         for (const r of imports) outcomes.push((await this.content.record(trx, r)).duplicate)
         const e = await write(trx)
@@ -169,7 +169,7 @@ export class Drive {
       throw err
     }
     await Promise.allSettled(imports.filter((_, i) => outcomes[i]).map(async r => { await this.content.discard(r) }))
-    return entry
+    return written
   }
 
   private async thumbnailFor (mimetype: string, root: IngestResult, profile: ImportProfile): Promise<IngestResult | undefined> {
@@ -181,38 +181,47 @@ export class Drive {
     return await this.content.import([{ content: thumb }], { profile, wrapWithDirectory: false })
   }
 
-  /** Store one file as an entry in `spaceName` under `folderPath`. */
-  async putFile (account: Account, spaceName: string, src: UploadSource, opts: { folderPath?: string, profile: ImportProfile, budget: ByteBudget, signal?: AbortSignal }): Promise<Entry> {
+  /**
+   * Store files as entries in `spaceName` under `folderPath`, all or nothing: each file is
+   * imported as it streams, and one transaction records them all at the end.
+   */
+  async putFiles (account: Account, spaceName: string, sources: AsyncIterable<UploadSource>, opts: { folderPath?: string, profile: ImportProfile, budget: ByteBudget, signal?: AbortSignal }): Promise<Entry[]> {
     const segments = parseFolderPath(opts.folderPath)
-    const name = fileName(src.filename, 'file')
-    const sniffed = sniffing(metered(src.content, opts.budget, this.opts.onBytesIn), src.mimetype, name)
-    const imported = await this.content.import([{ content: sniffed.stream }], { profile: opts.profile, wrapWithDirectory: false, signal: opts.signal })
-    const mimetype = await sniffed.type
-    let thumb: IngestResult | undefined
+    const staged: Array<{ name: string, mimetype: string, file: IngestResult, thumb?: IngestResult }> = []
     try {
-      thumb = await this.thumbnailFor(mimetype, imported, opts.profile)
-    } catch {
-      thumb = undefined
+      for await (const src of sources) {
+        const name = fileName(src.filename, 'file')
+        const sniffed = sniffing(metered(src.content, opts.budget, this.opts.onBytesIn), src.mimetype, name)
+        const file = await this.content.import([{ content: sniffed.stream }], { profile: opts.profile, wrapWithDirectory: false, signal: opts.signal })
+        const item: typeof staged[number] = { name, mimetype: await sniffed.type, file }
+        staged.push(item)
+        item.thumb = await this.thumbnailFor(item.mimetype, file, opts.profile).catch(() => undefined)
+      }
+    } catch (err) {
+      await Promise.allSettled(staged.flatMap(s => [s.file, s.thumb]).map(async r => { if (r !== undefined) await this.content.discard(r) }))
+      throw err
     }
+    if (staged.length === 0) throw new CairnError('invalid_argument', 'No file uploaded')
     const spaceId = await this.space(account.id, spaceName)
-    return await this.commit(account, thumb === undefined ? [imported] : [imported, thumb], async trx => {
+    const imports = staged.flatMap(s => s.thumb === undefined ? [s.file] : [s.file, s.thumb])
+    return await this.commit(account, imports, async trx => {
       const parent = await this.ensureFolder(trx, account.id, spaceId, segments)
-      const row: Database['entries'] = {
+      const rows: Array<Database['entries']> = staged.map((s, i) => ({
         id: randomUUID(),
         space_id: spaceId,
         account_id: account.id,
         parent_id: parent,
         kind: 'file',
-        name,
-        cid: imported.root.cid.toString(),
-        size: imported.root.size,
-        mimetype,
-        thumbnail_cid: thumb?.root.cid.toString() ?? null,
+        name: s.name,
+        cid: s.file.root.cid.toString(),
+        size: s.file.root.size,
+        mimetype: s.mimetype,
+        thumbnail_cid: s.thumb?.root.cid.toString() ?? null,
         pinned: 1,
-        created_at: Date.now()
-      }
-      await trx.insertInto('entries').values(row).execute()
-      return toEntry(row)
+        created_at: Date.now() + i // keeps upload order stable in newest-first listings
+      }))
+      await trx.insertInto('entries').values(rows).execute()
+      return rows.map(toEntry)
     })
   }
 

@@ -70,7 +70,10 @@ export async function ingest (
     const nodes: ImportedNode[] = []
     for await (const entry of importer(candidates, blockstore, {
       profile: opts.profile,
-      wrapWithDirectory: opts.wrapWithDirectory
+      wrapWithDirectory: opts.wrapWithDirectory,
+      // candidates may be parts of one request body: each must be read to its end before
+      // the next exists, so files are imported one after another (blocks still in parallel)
+      fileImportConcurrency: 1
     })) {
       const type = entry.unixfs?.type
       const isDir = type === 'directory' || type === 'hamt-sharded-directory'

@@ -1,0 +1,152 @@
+/**
+ * The operator CLI. It opens the same store as the server (CAIRN_DATA_DIR /
+ * CAIRN_DATABASE_URL) and works while the server runs (SQLite WAL, or PostgreSQL).
+ */
+import { Command, InvalidArgumentError } from 'commander'
+import { ConfigError, loadConfig, type Config } from '../config.js'
+import { openCore, type Core } from '../core/core.js'
+import { isCairnError } from '../core/errors.js'
+import { parseSize } from '../core/units.js'
+import type { Account, ApiKeyInfo } from '../core/accounts.js'
+import { serve } from './serve.js'
+
+function size (v: string): number {
+  try { return parseSize(v) } catch (err) { throw new InvalidArgumentError((err as Error).message) }
+}
+function bool (v: string): boolean {
+  if (/^(true|1|yes)$/i.test(v)) return true
+  if (/^(false|0|no)$/i.test(v)) return false
+  throw new InvalidArgumentError('expected true or false')
+}
+function when (v: string): number {
+  const t = Date.parse(v)
+  if (Number.isNaN(t)) throw new InvalidArgumentError('expected a date, e.g. 2027-01-31 or 2027-01-31T12:00:00Z')
+  return t
+}
+
+function print (data: unknown, json: boolean, text: () => string): void {
+  process.stdout.write((json ? JSON.stringify(data, null, 2) : text()) + '\n')
+}
+
+function accountJson (a: Account): { account_id: string, zelid: string | null, email: string | null, plan: string, capacity_bytes: number, active: boolean, role: string, created_at: string } {
+  return {
+    account_id: a.id, zelid: a.zelid, email: a.email, plan: a.plan, capacity_bytes: a.capacityBytes,
+    active: a.active, role: a.role, created_at: new Date(a.createdAt).toISOString()
+  }
+}
+
+function keyJson (k: ApiKeyInfo): Record<string, unknown> {
+  return {
+    key_id: k.id, account_id: k.accountId, name: k.name, prefix: k.prefix, scopes: k.scopes,
+    created_at: new Date(k.createdAt).toISOString(),
+    expires_at: k.expiresAt === null ? null : new Date(k.expiresAt).toISOString(),
+    last_used_at: k.lastUsedAt === null ? null : new Date(k.lastUsedAt).toISOString(),
+    revoked: k.revokedAt !== null
+  }
+}
+
+async function withCore<T> (config: Config, fn: (core: Core) => Promise<T>): Promise<T> {
+  const core = await openCore(config)
+  try { return await fn(core) } finally { await core.close() }
+}
+
+export function program (config: () => Config): Command {
+  const cli = new Command('cairn').description('Cairn: content-addressed file storage').showHelpAfterError()
+
+  cli.command('serve').description('run the HTTP server').action(async () => { await serve(config()) })
+
+  const account = cli.command('account').description('manage accounts')
+  account.command('create').description('create an account, with a first API key')
+    .option('--plan <plan>', 'STARTER, STANDARD, ELITE or PRO', 'STARTER')
+    .option('--zelid <address>', 'the FluxID (ZelID) the account signs in with')
+    .option('--email <email>', 'contact email')
+    .option('--capacity <size>', 'capacity override, e.g. 20GB', size)
+    .option('--inactive', 'create with the subscription inactive')
+    .option('--json', 'print JSON')
+    .action(async (o: { plan: string, zelid?: string, email?: string, capacity?: number, inactive?: boolean, json?: boolean }) => {
+      await withCore(config(), async core => {
+        const a = await core.accounts.create({ plan: o.plan, zelid: o.zelid, email: o.email, capacityBytes: o.capacity, active: o.inactive !== true })
+        const { key, info } = await core.accounts.createKey(a.id, { name: 'default' })
+        print({ ...accountJson(a), api_key: key, key_id: info.id }, o.json === true, () =>
+          `account ${a.id} (${a.plan}${a.zelid === null ? '' : `, zelid ${a.zelid}`})\nAPI key (shown once): ${key}`)
+      })
+    })
+  account.command('update <account_id>').description('change plan, capacity or subscription state')
+    .option('--active <bool>', 'subscription active: true or false', bool)
+    .option('--plan <plan>', 'STARTER, STANDARD, ELITE or PRO')
+    .option('--capacity <size>', 'capacity override, e.g. 20GB', size)
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { active?: boolean, plan?: string, capacity?: number, json?: boolean }) => {
+      await withCore(config(), async core => {
+        const a = await core.accounts.update(id, { active: o.active, plan: o.plan, capacityBytes: o.capacity })
+        print(accountJson(a), o.json === true, () => `account ${a.id}: ${a.plan}, ${a.capacityBytes} bytes, ${a.active ? 'active' : 'inactive'}`)
+      })
+    })
+  account.command('list').description('list accounts').option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      await withCore(config(), async core => {
+        const rows = await core.accounts.list()
+        const out = await Promise.all(rows.map(async a => ({ ...accountJson(a), storage_used: await core.drive.usage(a.id) })))
+        print(out, o.json === true, () => out.map(a => `${String(a.account_id)}  ${String(a.plan).padEnd(8)} ${a.active === true ? 'active  ' : 'inactive'} ${String(a.zelid ?? '-')}  used ${a.storage_used}/${String(a.capacity_bytes)}`).join('\n') || '(no accounts)')
+      })
+    })
+
+  const key = cli.command('key').description('manage API keys')
+  key.command('create <account_id>').description('create an API key (printed once)')
+    .option('--name <name>', 'a label for the key', 'cli')
+    .option('--expires <date>', 'expiry date', when)
+    .option('--json', 'print JSON')
+    .action(async (accountId: string, o: { name: string, expires?: number, json?: boolean }) => {
+      await withCore(config(), async core => {
+        const { key: secret, info } = await core.accounts.createKey(accountId, { name: o.name, expiresAt: o.expires ?? null })
+        print({ ...keyJson(info), api_key: secret }, o.json === true, () => `key ${info.id} (${info.name})\nAPI key (shown once): ${secret}`)
+      })
+    })
+  key.command('list [account_id]').description('list keys (never their secrets)').option('--json', 'print JSON')
+    .action(async (accountId: string | undefined, o: { json?: boolean }) => {
+      await withCore(config(), async core => {
+        const rows = (await core.accounts.listKeys(accountId)).map(keyJson)
+        print(rows, o.json === true, () => rows.map(k => `${String(k.key_id)}  ${String(k.prefix)}…  ${String(k.name)}  account ${String(k.account_id)}${k.revoked === true ? '  REVOKED' : ''}`).join('\n') || '(no keys)')
+      })
+    })
+  key.command('revoke <key_id>').description('revoke a key at once').option('--json', 'print JSON')
+    .action(async (keyId: string, o: { json?: boolean }) => {
+      await withCore(config(), async core => {
+        await core.accounts.revokeKey(keyId)
+        print({ key_id: keyId, revoked: true }, o.json === true, () => `key ${keyId} revoked`)
+      })
+    })
+
+  cli.command('fsck').description('re-hash every stored block and report mismatches or missing blocks').option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const report = await withCore(config(), async core => await core.fsck())
+      print(report, o.json === true, () => [
+        `checked ${report.packs} packs, ${report.blocks} blocks, ${report.bytes} bytes`,
+        ...report.problems.map(p => `PROBLEM ${p.problem} pack ${p.pack}${p.cid === undefined ? '' : ` block ${p.cid}`}${p.detail === undefined ? '' : `: ${p.detail}`}`),
+        report.problems.length === 0 ? 'OK' : `${report.problems.length} problem(s)`
+      ].join('\n'))
+      if (report.problems.length > 0) process.exitCode = 1
+    })
+
+  cli.command('gc').description('free unreferenced content now (after its grace period)')
+    .option('--grace <seconds>', 'override the grace period for this run', v => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('seconds'); return n })
+    .option('--json', 'print JSON')
+    .action(async (o: { grace?: number, json?: boolean }) => {
+      const c = config()
+      const report = await withCore(o.grace === undefined ? c : { ...c, gcGraceSeconds: o.grace }, async core => await core.gc())
+      print(report, o.json === true, () => `freed ${report.contentsFreed} contents, ${report.packsDeleted} packs, ${report.bytesFreed} bytes; ${report.orphanPacksDeleted} orphan packs, ${report.incompleteSwept} incomplete uploads swept`)
+    })
+  return cli
+}
+
+let loaded: Config | undefined
+const getConfig = (): Config => { loaded ??= loadConfig(); return loaded }
+
+program(getConfig).parseAsync(process.argv).catch((err: unknown) => {
+  if (isCairnError(err) || err instanceof ConfigError) {
+    process.stderr.write(`cairn: ${err.message}\n`)
+    process.exit(2)
+  }
+  process.stderr.write(`cairn: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

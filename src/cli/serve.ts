@@ -1,0 +1,47 @@
+/** `cairn serve`: open the core, print the URL (and on first start an admin key), serve until a signal. */
+import type { Config } from '../config.js'
+import { openCore } from '../core/core.js'
+import { buildApp } from '../http/app.js'
+import { Metrics } from '../http/metrics.js'
+
+export async function serve (config: Config): Promise<void> {
+  const metrics = new Metrics()
+  const core = await openCore(config, {
+    bytesIn: n => { metrics.bytesIn.inc(n) },
+    gc: r => { metrics.recordGc(r) }
+  })
+  const { app } = await buildApp(core, metrics)
+  const bootstrap = await core.accounts.bootstrapAdmin()
+  await app.listen({ host: config.host, port: config.port })
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  process.stdout.write(`Cairn is listening on http://${host}:${port}\n`)
+  process.stdout.write(`  data: ${config.dataDir} (${core.metadata.dialect})\n`)
+  if (bootstrap !== undefined) {
+    process.stdout.write(`  first start: admin account ${bootstrap.account.id}\n`)
+    process.stdout.write(`  admin API key (shown once, store it now): ${bootstrap.key}\n`)
+  }
+
+  let gcTimer: NodeJS.Timeout | undefined
+  if (config.gcIntervalSeconds > 0) {
+    gcTimer = setInterval(() => {
+      core.gc().then(r => { app.log.info({ gc: r }, 'garbage collection') }, err => { app.log.error({ err }, 'garbage collection failed') })
+    }, config.gcIntervalSeconds * 1000)
+    gcTimer.unref()
+  }
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests')
+    if (gcTimer !== undefined) clearInterval(gcTimer)
+    app.close().then(async () => { await core.close() }).then(() => process.exit(0), err => {
+      app.log.error({ err }, 'shutdown failed')
+      process.exit(1)
+    })
+  }
+  process.once('SIGTERM', () => { stop('SIGTERM') })
+  process.once('SIGINT', () => { stop('SIGINT') })
+}

@@ -1,0 +1,45 @@
+/**
+ * A UnixFS directory as a tar stream, as `ipfs get` writes it: the top entry is named after
+ * the requested name, directories 0755, files 0644, children in directory order. Streams
+ * file by file; memory does not depend on the size of the tree.
+ */
+import type { UnixFSEntry } from 'ipfs-unixfs-exporter'
+import type { CID } from 'multiformats/cid'
+
+export type LoadEntry = (cid: CID) => Promise<UnixFSEntry>
+import { pack as tarPack, type Pack } from 'tar-stream'
+
+async function writeEntry (pack: Pack, entry: UnixFSEntry, name: string, load: LoadEntry, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted()
+  if (entry.type === 'directory') {
+    pack.entry({ name, type: 'directory', mode: 0o755, mtime: new Date(0) })
+    for await (const child of entry.entries()) {
+      await writeEntry(pack, await load(child.cid), `${name}/${child.name}`, load, signal)
+    }
+    return
+  }
+  if (entry.type === 'file' || entry.type === 'raw' || entry.type === 'identity') {
+    const size = Number(entry.size)
+    await new Promise<void>((resolve, reject) => {
+      const sink = pack.entry({ name, type: 'file', size, mode: 0o644, mtime: new Date(0) }, err => { err == null ? resolve() : reject(err) })
+      void (async () => {
+        try {
+          for await (const chunk of entry.content()) {
+            if (!sink.write(chunk)) await new Promise<void>(resolve => { sink.once('drain', () => { resolve() }) })
+          }
+          sink.end(undefined)
+        } catch (err) {
+          sink.destroy(err as Error)
+          reject(err)
+        }
+      })()
+    })
+  }
+  // other node types (symlinks, dag-cbor) are skipped, as Kubo's get skips what it cannot write
+}
+
+export function tarOf (entry: UnixFSEntry, name: string, load: LoadEntry, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+  const pack = tarPack()
+  writeEntry(pack, entry, name, load, signal).then(() => pack.finalize(), err => pack.destroy(err as Error))
+  return pack as AsyncIterable<Uint8Array>
+}

@@ -1,0 +1,75 @@
+/**
+ * The HTTP server: Fastify with the dialects mounted, health and metrics endpoints, and an
+ * OpenAPI document per dialect built from the route schemas.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import formbody from '@fastify/formbody'
+import multipart from '@fastify/multipart'
+import swagger from '@fastify/swagger'
+import type { Core } from '../core/core.js'
+import { fluxdriveDialect, FLUXDRIVE_PREFIX } from '../dialects/fluxdrive/index.js'
+import { Metrics } from './metrics.js'
+
+export interface App {
+  app: FastifyInstance
+  metrics: Metrics
+}
+
+export async function buildApp (core: Core, metrics: Metrics = new Metrics(), opts: { logger?: boolean } = {}): Promise<App> {
+  const config = core.config
+  const maxFile = Math.max(...Object.values(config.plans).map(p => p.maxFileBytes))
+  const app = Fastify({
+    logger: opts.logger === false ? false : { level: config.logLevel },
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    bodyLimit: 1024 * 1024, // JSON and form bodies; uploads stream through multipart
+    requestTimeout: 0, // a 5 GB upload takes as long as it takes
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    routerOptions: { maxParamLength: 1000 }
+  })
+  metrics.watchStore(core.metadata.db)
+
+  await app.register(formbody)
+  await app.register(multipart, {
+    preservePath: true, // putfolder part names carry relative paths
+    limits: { fileSize: maxFile + 1, files: 10_000, fields: 100, fieldSize: 64 * 1024, parts: 10_100, headerPairs: 200 }
+  })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Cairn', version: '0.1.0', description: 'Content-addressed file storage' },
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'ZELID:API_KEY_SECRET' } } }
+    }
+  })
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched'
+    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : 'system'
+    metrics.requests.inc({ dialect, route, method: req.method, status: String(reply.statusCode) })
+    metrics.latency.observe({ dialect, route }, reply.elapsedTime / 1000)
+  })
+
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await core.metadata.db.selectFrom('meta').select('key').limit(1).execute()
+      return { status: 'ok', metadata: core.metadata.dialect }
+    } catch (err) {
+      return await reply.code(503).send({ status: 'unavailable', error: (err as Error).message })
+    }
+  })
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType)
+    return await metrics.registry.metrics()
+  })
+
+  await app.register(async scope => { await fluxdriveDialect(scope, { core, metrics }) }, { prefix: FLUXDRIVE_PREFIX })
+  app.get(`${FLUXDRIVE_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, FLUXDRIVE_PREFIX, 'FluxDrive API', ['basic']))
+
+  return { app, metrics }
+}
+
+/** The OpenAPI document restricted to one dialect's paths. */
+function openapiFor (app: FastifyInstance, prefix: string, title: string, security: string[]): unknown {
+  const doc = app.swagger() as { info: Record<string, unknown>, paths?: Record<string, unknown> } & Record<string, unknown>
+  const paths = Object.fromEntries(Object.entries(doc.paths ?? {}).filter(([p]) => p.startsWith(prefix + '/') && !p.endsWith('/openapi.json')))
+  return { ...doc, info: { ...doc.info, title }, paths, security: security.map(s => ({ [s]: [] })) }
+}
