@@ -1,0 +1,56 @@
+/** A real Cairn server on a loopback port with its own temporary data dir. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig, type Config } from '../../src/config.js'
+import { openCore, type Core } from '../../src/core/core.js'
+import { buildApp } from '../../src/http/app.js'
+import { Metrics } from '../../src/http/metrics.js'
+
+export interface TestServer {
+  url: string
+  core: Core
+  config: Config
+  dataDir: string
+  /** create an account with a ZelID and a key; returns Basic auth credentials */
+  account: (opts?: { plan?: string, capacity?: number, active?: boolean }) => Promise<{ id: string, zelid: string, key: string, auth: string }>
+  close: () => Promise<void>
+}
+
+let zelidCounter = 0
+/** a syntactically valid, unique P2PKH-looking address for tests */
+export function fakeZelid (): string {
+  const alphabet = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+  let n = ++zelidCounter + Math.floor(Math.random() * 1e9)
+  let s = ''
+  for (let i = 0; i < 33; i++) { s += alphabet[n % alphabet.length]; n = Math.floor(n / alphabet.length) + i * 7 + 3 }
+  return '1' + s
+}
+
+export async function startServer (env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cairn-test-'))
+  const config = loadConfig({ CAIRN_DATA_DIR: dataDir, CAIRN_LOG_LEVEL: 'silent', CAIRN_GC_INTERVAL_SECONDS: '0', ...env })
+  const metrics = new Metrics()
+  const core = await openCore(config, { bytesIn: n => { metrics.bytesIn.inc(n) }, gc: r => { metrics.recordGc(r) } })
+  const { app } = await buildApp(core, metrics, { logger: false })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const addr = app.server.address()
+  if (addr === null || typeof addr !== 'object') throw new Error('no address')
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    core,
+    config,
+    dataDir,
+    account: async (opts = {}) => {
+      const zelid = fakeZelid()
+      const a = await core.accounts.create({ plan: opts.plan ?? 'STARTER', zelid, capacityBytes: opts.capacity, active: opts.active })
+      const { key } = await core.accounts.createKey(a.id)
+      return { id: a.id, zelid, key, auth: 'Basic ' + Buffer.from(`${zelid}:${key}`).toString('base64') }
+    },
+    close: async () => {
+      await app.close()
+      await core.close()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }
+}
