@@ -41,6 +41,11 @@ export function parseRange (header: string | undefined, size: number): { start: 
 }
 
 export function sendFile (req: FastifyRequest, reply: FastifyReply, file: Extract<Opened, { kind: 'file' }>, metrics: Metrics, disposition: 'inline' | 'attachment'): FastifyReply {
+  const range = parseRange(req.headers.range, file.size)
+  if (range === 'invalid') {
+    reply.header('content-range', `bytes */${file.size}`)
+    return reply.code(416).send({ error: 'Range not satisfiable' })
+  }
   reply.header('content-type', safeContentType(file.mimetype))
   reply.header('x-content-type-options', 'nosniff')
   reply.header('content-security-policy', "default-src 'none'; sandbox")
@@ -48,11 +53,6 @@ export function sendFile (req: FastifyRequest, reply: FastifyReply, file: Extrac
   reply.header('accept-ranges', 'bytes')
   reply.header('etag', `"${file.cid.toString()}"`)
   reply.header('x-ipfs-path', `/ipfs/${file.cid.toString()}`)
-  const range = parseRange(req.headers.range, file.size)
-  if (range === 'invalid') {
-    reply.header('content-range', `bytes */${file.size}`)
-    return reply.code(416).send({ error: 'Range not satisfiable' })
-  }
   if (range !== undefined) {
     reply.code(206)
     reply.header('content-range', `bytes ${range.start}-${range.end - 1}/${file.size}`)

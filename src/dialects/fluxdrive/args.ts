@@ -20,7 +20,7 @@ export function stringArg (req: FastifyRequest, ...names: string[]): string | un
     for (const n of names) {
       const v = bag[n]
       if (typeof v === 'string' && v.length > 0) return v
-      if (typeof v === 'number') return String(v)
+      if (typeof v === 'number' || typeof v === 'boolean') return String(v)
       if (Array.isArray(v) && typeof v[0] === 'string') return v[0]
     }
   }
