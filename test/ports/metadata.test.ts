@@ -40,8 +40,10 @@ export interface MetadataDatabase {
 export interface MetadataFactory {
   /** a fresh, empty database (nothing migrated yet) */
   fresh: () => Promise<MetadataDatabase>
+  /** cut every server-side connection to the database, as a server restart or failover does (engines with a server only) */
+  dropConnections?: (loc: Location) => Promise<void>
   /** tests known to fail on this engine because of a bug in src/, with the reason */
-  knownBugs?: Partial<Record<'concurrentMigrations', string>>
+  knownBugs?: Partial<Record<'concurrentMigrations' | 'concurrentKeyLimit' | 'lostConnections', string>>
 }
 
 const SPACE = 'fluxdrive'
@@ -70,6 +72,40 @@ async function openInChild (loc: Location): Promise<{ status: number | null, out
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(loc)], { stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (d: Buffer) => { output += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { output += d.toString() })
+    child.on('error', reject)
+    child.on('close', status => { resolve({ status, output }) })
+  })
+}
+
+/**
+ * A process holding an open, idle store has its connections cut (by `cut`); it must survive
+ * and serve the next query on fresh connections.
+ */
+async function survivesLostConnections (loc: Location, cut: () => Promise<void>): Promise<{ status: number | null, output: string }> {
+  const script = `
+    const { openMetadataStore } = await import(${JSON.stringify(OPEN_MODULE)})
+    const s = await openMetadataStore(JSON.parse(process.argv[1]))
+    await s.db.selectFrom('accounts').select('id').execute()
+    process.stdout.write('ready\\n')
+    await new Promise(resolve => process.stdin.once('data', resolve))
+    await new Promise(resolve => setTimeout(resolve, 300))
+    await s.db.selectFrom('accounts').select('id').execute()
+    await s.close()
+    process.stdout.write('survived')
+    process.exit(0)
+  `
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(loc)], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let output = ''
+    let cutDone = false
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString()
+      if (!cutDone && output.includes('ready')) {
+        cutDone = true
+        cut().then(() => { child.stdin.write('go\n') }, reject)
+      }
+    })
     child.stderr.on('data', (d: Buffer) => { output += d.toString() })
     child.on('error', reject)
     child.on('close', status => { resolve({ status, output }) })
@@ -208,6 +244,24 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
       }
     })
 
+    test('a process with an open store survives the database dropping its connections', {
+      skip: factory.dropConnections === undefined ? 'this engine has no server connections to lose' : false,
+      todo: factory.knownBugs?.lostConnections
+    }, async () => {
+      const database = await factory.fresh()
+      try {
+        const setup = await database.open() // migrate first, so only the cut is under test
+        await setup.close()
+        const cut = factory.dropConnections
+        assert.ok(cut !== undefined)
+        const r = await survivesLostConnections(database.location, async () => { await cut(database.location) })
+        assert.equal(r.status, 0, `the process died:\n${r.output.slice(0, 1500)}`)
+        assert.match(r.output, /survived/)
+      } finally {
+        await database.destroy()
+      }
+    })
+
     // ---- accounts ----
 
     test('accounts: create, get, update and list', async () => {
@@ -331,6 +385,17 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         assert.equal((await accounts.authenticate(fresh.key)).account.id, a.id)
         await assert.rejects(accounts.createKey(a.id), code('conflict'))
         for (const m of made.filter((_, i) => i !== 3)) assert.equal((await accounts.authenticate(m.key)).account.id, a.id)
+      })
+    })
+
+    test(`keys: creating keys concurrently still stops at ${MAX_KEYS_PER_ACCOUNT}`, { todo: factory.knownBugs?.concurrentKeyLimit }, async () => {
+      await withWorld(async ({ accounts, account }) => {
+        const a = await account()
+        const results = await Promise.allSettled(Array.from({ length: MAX_KEYS_PER_ACCOUNT + 5 }, async (_, i) => await accounts.createKey(a.id, { name: `k${i}` })))
+        const made = results.filter(r => r.status === 'fulfilled').length
+        assert.equal(made, MAX_KEYS_PER_ACCOUNT, `${made} keys were created`)
+        for (const r of results) if (r.status === 'rejected') code('conflict')(r.reason)
+        assert.equal((await accounts.listKeys(a.id)).length, MAX_KEYS_PER_ACCOUNT)
       })
     })
 
@@ -533,16 +598,41 @@ if (pgUrl !== undefined) {
   const admin = new pg.Client({ connectionString: pgUrl })
   let connected: Promise<unknown> | undefined
   const made = new Set<string>()
+  /**
+   * Drop a test database once its connections are gone. Never WITH (FORCE): a closed store's
+   * pool finishes disconnecting a moment after close() resolves, and terminating a pooled
+   * connection makes pg emit an 'error' that crashes this process (see the note in the
+   * report on src/adapters/metadata/open.ts). A pool leaked by a failed open closes its idle
+   * connections after pg's 10 s idle timeout, so waiting a little longer is enough.
+   */
   const dropDb = async (name: string): Promise<void> => {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-    made.delete(name)
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const r = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])
+      if (r.rows[0].n === 0 || Date.now() > deadline) break
+      await sleep(20)
+    }
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}"`)
+      made.delete(name)
+    } catch (err) {
+      process.stderr.write(`note: could not drop test database ${name}: ${(err as Error).message}\n`)
+    }
   }
   after(async () => {
     if (connected === undefined) return
-    for (const name of [...made]) await dropDb(name).catch(() => {})
+    for (const name of [...made]) await dropDb(name)
     await admin.end()
   })
   metadataSuite('PostgreSQL', {
+    dropConnections: async loc => {
+      const name = new URL(loc.databaseUrl as string).pathname.slice(1)
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name])
+    },
+    knownBugs: {
+      lostConnections: 'openMetadataStore attaches no error listener to the pg Pool: an idle pooled connection that the server closes (restart, failover, pg_terminate_backend) emits an unhandled \'error\' and kills the process (src/adapters/metadata/open.ts)',
+      concurrentKeyLimit: 'Accounts.createKey counts live keys and inserts outside a transaction: concurrent calls all see fewer than 10 (src/core/accounts.ts createKey)'
+    },
     fresh: async () => {
       connected ??= admin.connect()
       await connected
