@@ -11,17 +11,21 @@ export async function serve (config: Config): Promise<void> {
     gc: r => { metrics.recordGc(r) }
   })
   const { app } = await buildApp(core, metrics)
+  // the embedded blob store belongs to this one server: nothing is in flight yet
+  const recovered = await core.recoverLeftovers()
+  if (recovered.orphanPacksDeleted + recovered.incompleteSwept > 0) app.log.info({ recovered }, 'removed leftovers of interrupted uploads')
   const bootstrap = await core.accounts.bootstrapAdmin()
   await app.listen({ host: config.host, port: config.port })
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
-  process.stdout.write(`Cairn is listening on http://${host}:${port}\n`)
-  process.stdout.write(`  data: ${config.dataDir} (${core.metadata.dialect})\n`)
+  // one write, so whoever reads the banner sees it whole
+  const lines = [`Cairn is listening on http://${host}:${port}`, `  data: ${config.dataDir} (${core.metadata.dialect})`]
   if (bootstrap !== undefined) {
-    process.stdout.write(`  first start: admin account ${bootstrap.account.id}\n`)
-    process.stdout.write(`  admin API key (shown once, store it now): ${bootstrap.key}\n`)
+    lines.push(`  first start: admin account ${bootstrap.account.id}`)
+    lines.push(`  admin API key (shown once, store it now): ${bootstrap.key}`)
   }
+  process.stdout.write(lines.join('\n') + '\n')
 
   let gcTimer: NodeJS.Timeout | undefined
   if (config.gcIntervalSeconds > 0) {

@@ -11,7 +11,7 @@ import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
-import { collectGarbage, type GcReport } from './gc.js'
+import { collectGarbage, sweepLeftovers, type GcReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
@@ -32,6 +32,8 @@ export interface Core {
   rateLimiter: RateLimiter
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
+  /** at start-up of the only server of a data dir: drop what a crash left half-written */
+  recoverLeftovers: () => Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }>
   close: () => Promise<void>
 }
 
@@ -61,6 +63,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
       return r
     },
     fsck: async () => await fsck({ db: metadata.db, blobs }),
+    recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, 0),
     close: async () => {
       await rateLimiter.close()
       await content.close()

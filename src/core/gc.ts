@@ -57,20 +57,32 @@ export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content:
     }
   }
 
-  // blobs with no pack row: written, then the process died before the commit
-  // (never younger than an hour: a pack is renamed into place a moment before its commit)
-  const orphanCutoff = Math.min(cutoff, Date.now() - MIN_ORPHAN_AGE_MS)
+  const swept = await sweepLeftovers({ db, blobs }, Math.max(graceMs, MIN_ORPHAN_AGE_MS))
+  report.orphanPacksDeleted = swept.orphanPacksDeleted
+  report.incompleteSwept = swept.incompleteSwept
+  report.bytesFreed += swept.bytesFreed
+  return report
+}
+
+/**
+ * Remove what uploads that never committed left behind: completed packs with no pack row
+ * (the process died between making the pack durable and committing it) and incomplete
+ * pack files. Only leftovers older than `minAgeMs` are touched, so uploads in flight are
+ * safe; at start-up of the only server of a data dir nothing is in flight and 0 is right.
+ */
+export async function sweepLeftovers (deps: { db: Db, blobs: BlobStore }, minAgeMs: number): Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }> {
+  const { db, blobs } = deps
+  const cutoff = Date.now() - minAgeMs
+  const out = { orphanPacksDeleted: 0, incompleteSwept: 0, bytesFreed: 0 }
   const known = new Set((await db.selectFrom('packs').select('blob_key').execute()).map(r => r.blob_key))
   for await (const b of blobs.list()) {
-    if (!known.has(b.key) && b.modifiedAt < orphanCutoff) {
-      // re-check: a commit may have landed since the listing started
-      const now = await db.selectFrom('packs').select('id').where('blob_key', '=', b.key).executeTakeFirst()
-      if (now !== undefined) continue
-      await blobs.delete(b.key)
-      report.orphanPacksDeleted++
-      report.bytesFreed += b.size
-    }
+    if (known.has(b.key) || b.modifiedAt > cutoff) continue
+    // re-check: a commit may have landed since the listing started
+    if (await db.selectFrom('packs').select('id').where('blob_key', '=', b.key).executeTakeFirst() !== undefined) continue
+    await blobs.delete(b.key)
+    out.orphanPacksDeleted++
+    out.bytesFreed += b.size
   }
-  report.incompleteSwept = await blobs.sweepIncomplete(Math.max(graceMs, MIN_ORPHAN_AGE_MS))
-  return report
+  out.incompleteSwept = await blobs.sweepIncomplete(minAgeMs)
+  return out
 }

@@ -180,7 +180,7 @@ export class FsBlobStore implements BlobStore {
     for (const name of await readdir(this.incomingDir)) {
       const p = join(this.incomingDir, name)
       const s = await stat(p).catch(() => undefined)
-      if (s !== undefined && s.mtimeMs < cutoff) {
+      if (s !== undefined && s.mtimeMs <= cutoff) {
         await rm(p, { force: true })
         removed++
       }
