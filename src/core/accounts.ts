@@ -140,9 +140,6 @@ export class Accounts {
     const name = (opts.name ?? 'default').trim()
     if (name.length === 0 || name.length > 64) throw invalid('key name must be 1 to 64 characters')
     if (opts.expiresAt != null && opts.expiresAt <= Date.now()) throw invalid('expiry must be in the future')
-    const live = await this.db.selectFrom('api_keys').select(eb => eb.fn.countAll<number>().as('n'))
-      .where('account_id', '=', accountId).where('revoked_at', 'is', null).executeTakeFirstOrThrow()
-    if (Number(live.n) >= MAX_KEYS_PER_ACCOUNT) throw new CairnError('conflict', `an account may have at most ${MAX_KEYS_PER_ACCOUNT} keys; revoke one first`)
     const key = KEY_PREFIX + randomBytes(32).toString('base64url')
     const info: ApiKeyInfo = {
       id: randomUUID(),
@@ -155,18 +152,27 @@ export class Accounts {
       lastUsedAt: null,
       revokedAt: null
     }
-    await this.db.insertInto('api_keys').values({
-      id: info.id,
-      account_id: accountId,
-      name,
-      prefix: info.prefix,
-      key_hash: hashKey(key),
-      scopes: JSON.stringify(info.scopes),
-      created_at: info.createdAt,
-      expires_at: info.expiresAt,
-      last_used_at: null,
-      revoked_at: null
-    }).execute()
+    await this.db.transaction().execute(async trx => {
+      // lock the account row so concurrent creations count one after another
+      await trx.updateTable('accounts').set({ id: accountId }).where('id', '=', accountId).execute()
+      const live = await trx.selectFrom('api_keys').select(eb => eb.fn.countAll<number>().as('n'))
+        .where('account_id', '=', accountId).where('revoked_at', 'is', null)
+        .where(eb => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', info.createdAt)]))
+        .executeTakeFirstOrThrow()
+      if (Number(live.n) >= MAX_KEYS_PER_ACCOUNT) throw new CairnError('conflict', `an account may have at most ${MAX_KEYS_PER_ACCOUNT} keys; revoke one first`)
+      await trx.insertInto('api_keys').values({
+        id: info.id,
+        account_id: accountId,
+        name,
+        prefix: info.prefix,
+        key_hash: hashKey(key),
+        scopes: JSON.stringify(info.scopes),
+        created_at: info.createdAt,
+        expires_at: info.expiresAt,
+        last_used_at: null,
+        revoked_at: null
+      }).execute()
+    })
     return { key, info }
   }
 

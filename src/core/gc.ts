@@ -28,7 +28,7 @@ export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content:
   const report: GcReport = { contentsFreed: 0, packsDeleted: 0, bytesFreed: 0, orphanPacksDeleted: 0, incompleteSwept: 0 }
 
   const candidates = await db.selectFrom('contents').select(['cid', 'pack_id'])
-    .where('released_at', 'is not', null).where('released_at', '<', cutoff).execute()
+    .where('released_at', 'is not', null).where('released_at', '<=', cutoff).execute()
   for (const c of candidates) {
     const freed = await db.transaction().execute(async trx => {
       const referenced = await trx.selectFrom('entries').select('id')
@@ -38,7 +38,7 @@ export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content:
         return undefined
       }
       const del = await trx.deleteFrom('contents').where('cid', '=', c.cid)
-        .where('released_at', 'is not', null).where('released_at', '<', cutoff).executeTakeFirst()
+        .where('released_at', 'is not', null).where('released_at', '<=', cutoff).executeTakeFirst()
       if (Number(del.numDeletedRows) === 0) return undefined
       const others = await trx.selectFrom('contents').select('cid').where('pack_id', '=', c.pack_id).executeTakeFirst()
       if (others !== undefined) return { pack: undefined }

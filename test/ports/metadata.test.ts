@@ -43,7 +43,6 @@ export interface MetadataFactory {
   /** cut every server-side connection to the database, as a server restart or failover does (engines with a server only) */
   dropConnections?: (loc: Location) => Promise<void>
   /** tests known to fail on this engine because of a bug in src/, with the reason */
-  knownBugs?: Partial<Record<'concurrentMigrations' | 'concurrentKeyLimit' | 'lostConnections', string>>
 }
 
 const SPACE = 'fluxdrive'
@@ -216,7 +215,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
       }
     })
 
-    test('migrations: two openMetadataStore calls at once on a fresh database both succeed', { todo: factory.knownBugs?.concurrentMigrations }, async () => {
+    test('migrations: two openMetadataStore calls at once on a fresh database both succeed', async () => {
       const database = await factory.fresh()
       try {
         const results = await Promise.allSettled([database.open(), database.open()])
@@ -231,7 +230,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
       }
     })
 
-    test('migrations: two processes starting at once on a fresh database both succeed', { todo: factory.knownBugs?.concurrentMigrations }, async () => {
+    test('migrations: two processes starting at once on a fresh database both succeed', async () => {
       // the race is a matter of timing: try a few fresh databases
       for (let round = 0; round < 3; round++) {
         const database = await factory.fresh()
@@ -245,8 +244,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
     })
 
     test('a process with an open store survives the database dropping its connections', {
-      skip: factory.dropConnections === undefined ? 'this engine has no server connections to lose' : false,
-      todo: factory.knownBugs?.lostConnections
+      skip: factory.dropConnections === undefined ? 'this engine has no server connections to lose' : false
     }, async () => {
       const database = await factory.fresh()
       try {
@@ -388,7 +386,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
       })
     })
 
-    test(`keys: creating keys concurrently still stops at ${MAX_KEYS_PER_ACCOUNT}`, { todo: factory.knownBugs?.concurrentKeyLimit }, async () => {
+    test(`keys: creating keys concurrently still stops at ${MAX_KEYS_PER_ACCOUNT}`, async () => {
       await withWorld(async ({ accounts, account }) => {
         const a = await account()
         const results = await Promise.allSettled(Array.from({ length: MAX_KEYS_PER_ACCOUNT + 5 }, async (_, i) => await accounts.createKey(a.id, { name: `k${i}` })))
@@ -587,9 +585,6 @@ metadataSuite('SQLite (embedded)', {
       open: async () => await openMetadataStore({ dataDir }),
       destroy: async () => { await rm(dataDir, { recursive: true, force: true }) }
     }
-  },
-  knownBugs: {
-    concurrentMigrations: 'SQLite migrations take no lock: a second store opening a fresh file at the same time fails with "table meta already exists" (src/adapters/metadata/open.ts, migrations.ts)'
   }
 })
 
@@ -628,10 +623,6 @@ if (pgUrl !== undefined) {
     dropConnections: async loc => {
       const name = new URL(loc.databaseUrl as string).pathname.slice(1)
       await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name])
-    },
-    knownBugs: {
-      lostConnections: 'openMetadataStore attaches no error listener to the pg Pool: an idle pooled connection that the server closes (restart, failover, pg_terminate_backend) emits an unhandled \'error\' and kills the process (src/adapters/metadata/open.ts)',
-      concurrentKeyLimit: 'Accounts.createKey counts live keys and inserts outside a transaction: concurrent calls all see fewer than 10 (src/core/accounts.ts createKey)'
     },
     fresh: async () => {
       connected ??= admin.connect()

@@ -16,26 +16,66 @@ export interface MetadataStore {
   close: () => Promise<void>
 }
 
-export async function openMetadataStore (opts: { dataDir: string, databaseUrl?: string }): Promise<MetadataStore> {
-  let store: MetadataStore
+/**
+ * Opens of one SQLite file in this process, chained: a second BEGIN IMMEDIATE on the same
+ * file would block the event loop while the first migration needs it to finish.
+ */
+const sqliteOpens = new Map<string, Promise<unknown>>()
+
+export async function openMetadataStore (opts: { dataDir: string, databaseUrl?: string, onError?: (err: Error) => void }): Promise<MetadataStore> {
   if (opts.databaseUrl !== undefined) {
     const pg = (await import('pg')).default
-    // bigint (int8) columns hold sizes and timestamps well inside 2^53: read them as numbers
-    pg.types.setTypeParser(20, (v: string) => Number(v))
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 })
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: 10,
+      // bigint (int8) columns hold sizes and timestamps well inside 2^53: read them as numbers
+      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => oid === 20 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser }
+    })
+    // an idle connection closed by the server (restart, failover) must not crash the process;
+    // the pool opens a fresh one on the next query
+    pool.on('error', err => { opts.onError?.(err) })
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-    store = { db, dialect: 'postgres', close: async () => { await db.destroy() } }
-  } else {
-    const Sqlite = (await import('better-sqlite3')).default
-    mkdirSync(opts.dataDir, { recursive: true })
-    const file = new Sqlite(join(opts.dataDir, 'cairn.db'))
+    try {
+      await migrate(db) // Kysely's PostgreSQL migrator takes an advisory lock
+    } catch (err) {
+      await db.destroy()
+      throw err
+    }
+    return { db, dialect: 'postgres', close: async () => { await db.destroy() } }
+  }
+
+  const Sqlite = (await import('better-sqlite3')).default
+  mkdirSync(opts.dataDir, { recursive: true })
+  const path = join(opts.dataDir, 'cairn.db')
+  const previous = sqliteOpens.get(path) ?? Promise.resolve()
+  const opening = previous.catch(() => {}).then(async () => {
+    const file = new Sqlite(path)
     file.pragma('journal_mode = WAL')
     file.pragma('synchronous = FULL') // an acknowledged commit survives power loss, not only a crash
     file.pragma('busy_timeout = 10000') // the CLI and the server share the file
     file.pragma('foreign_keys = ON')
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) })
-    store = { db, dialect: 'sqlite', close: async () => { await db.destroy() } }
+    try {
+      // Kysely's SQLite migrator takes no lock: hold SQLite's write lock across the
+      // migration so processes starting together migrate once, one after the other
+      file.exec('BEGIN IMMEDIATE')
+      try {
+        await migrate(db)
+        file.exec('COMMIT')
+      } catch (err) {
+        if (file.inTransaction) file.exec('ROLLBACK')
+        throw err
+      }
+    } catch (err) {
+      await db.destroy()
+      throw err
+    }
+    return { db, dialect: 'sqlite' as const, close: async () => { await db.destroy() } }
+  })
+  sqliteOpens.set(path, opening)
+  try {
+    return await opening
+  } finally {
+    if (sqliteOpens.get(path) === opening) sqliteOpens.delete(path)
   }
-  await migrate(store.db)
-  return store
 }
