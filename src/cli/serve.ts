@@ -6,11 +6,14 @@ import { Metrics } from '../http/metrics.js'
 
 export async function serve (config: Config): Promise<void> {
   const metrics = new Metrics()
+  let log: { warn: (o: object, msg: string) => void } | undefined
   const core = await openCore(config, {
     bytesIn: n => { metrics.bytesIn.inc(n) },
-    gc: r => { metrics.recordGc(r) }
+    gc: r => { metrics.recordGc(r) },
+    dbError: err => { log?.warn({ err }, 'database connection lost; the pool reconnects') }
   })
   const { app } = await buildApp(core, metrics)
+  log = app.log
   // the embedded blob store belongs to this one server: nothing is in flight yet
   const recovered = await core.recoverLeftovers()
   if (recovered.orphanPacksDeleted + recovered.incompleteSwept > 0) app.log.info({ recovered }, 'removed leftovers of interrupted uploads')

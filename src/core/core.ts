@@ -19,6 +19,8 @@ import type { RateLimiter } from './ports/rate-limiter.js'
 export interface CoreEvents {
   bytesIn: (n: number) => void
   gc: (r: GcReport) => void
+  /** a database connection failed outside any request (the pool replaces it) */
+  dbError: (err: Error) => void
 }
 
 export interface Core {
@@ -38,7 +40,7 @@ export interface Core {
 }
 
 export async function openCore (config: Config, events: Partial<CoreEvents> = {}): Promise<Core> {
-  const metadata = await openMetadataStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
+  const metadata = await openMetadataStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onError: events.dbError })
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init()
   const content = new ContentStore(metadata.db, blobs)
   const accounts = new Accounts(metadata.db, config)

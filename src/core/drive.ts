@@ -120,7 +120,7 @@ export class Drive {
           cid: null, size: 0, mimetype: null, thumbnail_cid: null, pinned: 0, created_at: Date.now()
         }).execute()
       } catch (err) {
-        if (isUniqueViolation(err)) throw new CairnError('conflict', 'folder was created concurrently; retry')
+        if (isUniqueViolation(err)) throw new CairnError('conflict', 'folder was created concurrently, try again')
         throw err
       }
       parent = id
@@ -156,14 +156,28 @@ export class Drive {
   private async commit<T> (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<T>): Promise<T> {
     const outcomes: boolean[] = []
     let written: T
+    const attempt = async (): Promise<T> => await this.db.transaction().execute(async trx => {
+      // take the account's row lock first: commits of one account then run one at a time,
+      // so each quota check sees the others' entries (PostgreSQL runs them side by side)
+      await trx.updateTable('accounts').set({ id: account.id }).where('id', '=', account.id).execute()
+      outcomes.length = 0
+      for (const r of imports) outcomes.push((await this.content.record(trx, r)).duplicate)
+      const e = await write(trx)
+      if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
+      return e
+    })
     try {
-      written = await this.db.transaction().execute(async trx => {
-        outcomes.length = 0
-        for (const r of imports) outcomes.push((await this.content.record(trx, r)).duplicate)
-        const e = await write(trx)
-        if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
-        return e
-      })
+      // a concurrent commit of the same content or folder (PostgreSQL runs them side by side)
+      // loses on a unique key; run again, and it finds the other's rows
+      for (let tries = 1; ; tries++) {
+        try {
+          written = await attempt()
+          break
+        } catch (err) {
+          const raced = isUniqueViolation(err) || (err instanceof CairnError && err.code === 'conflict')
+          if (!raced || tries >= 3) throw err
+        }
+      }
     } catch (err) {
       await Promise.allSettled(imports.map(async r => { await this.content.discard(r) }))
       throw err

@@ -15,7 +15,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import pg from 'pg'
 import { CID } from 'multiformats/cid'
 import { FsBlobStore } from '../../src/adapters/blob/fs-blob-store.js'
 import { openMetadataStore, type MetadataStore } from '../../src/adapters/metadata/open.js'
@@ -27,6 +26,7 @@ import { CairnError } from '../../src/core/errors.js'
 import { collectGarbage } from '../../src/core/gc.js'
 import { fakeZelid } from '../helpers/server.js'
 import { serviceOrSkip } from '../helpers/services.js'
+import { pgDatabases } from '../helpers/pg.js'
 
 /** Where one fresh database lives: what openMetadataStore is given. */
 interface Location { dataDir: string, databaseUrl?: string }
@@ -590,54 +590,20 @@ metadataSuite('SQLite (embedded)', {
 
 const pgUrl = serviceOrSkip('CAIRN_TEST_DATABASE_URL', 'PostgreSQL metadata store')
 if (pgUrl !== undefined) {
-  const admin = new pg.Client({ connectionString: pgUrl })
-  let connected: Promise<unknown> | undefined
-  const made = new Set<string>()
-  /**
-   * Drop a test database once its connections are gone. Never WITH (FORCE): a closed store's
-   * pool finishes disconnecting a moment after close() resolves, and terminating a pooled
-   * connection makes pg emit an 'error' that crashes this process (see the note in the
-   * report on src/adapters/metadata/open.ts). A pool leaked by a failed open closes its idle
-   * connections after pg's 10 s idle timeout, so waiting a little longer is enough.
-   */
-  const dropDb = async (name: string): Promise<void> => {
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      const r = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])
-      if (r.rows[0].n === 0 || Date.now() > deadline) break
-      await sleep(20)
-    }
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}"`)
-      made.delete(name)
-    } catch (err) {
-      process.stderr.write(`note: could not drop test database ${name}: ${(err as Error).message}\n`)
-    }
-  }
-  after(async () => {
-    if (connected === undefined) return
-    for (const name of [...made]) await dropDb(name)
-    await admin.end()
-  })
+  const databases = pgDatabases(pgUrl)
+  after(async () => { await databases.end() })
   metadataSuite('PostgreSQL', {
     dropConnections: async loc => {
-      const name = new URL(loc.databaseUrl as string).pathname.slice(1)
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name])
+      await databases.terminate(new URL(loc.databaseUrl as string).pathname.slice(1))
     },
     fresh: async () => {
-      connected ??= admin.connect()
-      await connected
-      const name = `cairn_test_${process.pid}_${randomBytes(6).toString('hex')}`
-      await admin.query(`CREATE DATABASE "${name}"`)
-      made.add(name)
-      const url = new URL(pgUrl)
-      url.pathname = `/${name}`
+      const { name, url } = await databases.fresh()
       const dataDir = await mkdtemp(join(tmpdir(), 'cairn-meta-pg-'))
       return {
-        location: { dataDir, databaseUrl: url.toString() },
-        open: async () => await openMetadataStore({ dataDir, databaseUrl: url.toString() }),
+        location: { dataDir, databaseUrl: url },
+        open: async () => await openMetadataStore({ dataDir, databaseUrl: url }),
         destroy: async () => {
-          await dropDb(name)
+          await databases.drop(name)
           await rm(dataDir, { recursive: true, force: true })
         }
       }

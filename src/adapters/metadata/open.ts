@@ -34,6 +34,9 @@ export async function openMetadataStore (opts: { dataDir: string, databaseUrl?: 
     // an idle connection closed by the server (restart, failover) must not crash the process;
     // the pool opens a fresh one on the next query
     pool.on('error', err => { opts.onError?.(err) })
+    // and one checked out at that moment (inside a transaction) must not either: the query
+    // in flight fails on its own; the event needs a listener
+    pool.on('connect', client => { client.on('error', err => { opts.onError?.(err) }) })
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     try {
       await migrate(db) // Kysely's PostgreSQL migrator takes an advisory lock
