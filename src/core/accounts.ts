@@ -152,7 +152,12 @@ export class Accounts {
       lastUsedAt: null,
       revokedAt: null
     }
-    await this.db.transaction().execute(async trx => {
+    const inTransaction = async (run: (trx: Db) => Promise<void>): Promise<void> => {
+      // bootstrapAdmin calls this inside its own transaction
+      if (this.db.isTransaction) await run(this.db)
+      else await this.db.transaction().execute(async trx => { await run(trx as unknown as Db) })
+    }
+    await inTransaction(async trx => {
       // lock the account row so concurrent creations count one after another
       await trx.updateTable('accounts').set({ id: accountId }).where('id', '=', accountId).execute()
       const live = await trx.selectFrom('api_keys').select(eb => eb.fn.countAll<number>().as('n'))

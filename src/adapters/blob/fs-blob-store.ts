@@ -58,12 +58,13 @@ export class FsBlobStore implements BlobStore {
     const sink: PackSink = {
       key,
       get size () { return size },
-      append: async (bytes: Uint8Array): Promise<number> => {
+      append: async (...parts: Uint8Array[]): Promise<number> => {
         if (done) throw new Error('pack already completed or aborted')
         const offset = size
-        size += bytes.byteLength
-        sinceFlush += bytes.byteLength
-        const w = fh.write(bytes, 0, bytes.byteLength, offset)
+        const length = parts.reduce((n, p) => n + p.byteLength, 0)
+        size += length
+        sinceFlush += length
+        const w = parts.length === 1 ? fh.write(parts[0], 0, length, offset) : fh.writev(parts, offset)
         writes.add(w)
         try {
           await w

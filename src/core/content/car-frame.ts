@@ -18,14 +18,16 @@ export function encodeCarHeader (root: CID): Uint8Array {
   return out
 }
 
-/** One block frame; `dataOffset` is where the block bytes start inside the frame. */
-export function encodeBlockFrame (cid: CID, bytes: Uint8Array): { frame: Uint8Array, dataOffset: number } {
+/**
+ * The head of one block frame (length varint and CID); the block bytes follow it as they
+ * are, so a frame is written as [head, bytes] without copying the block.
+ */
+export function encodeBlockFrameHead (cid: CID, blockLength: number): Uint8Array {
   const cidBytes = cid.bytes
-  const len = cidBytes.byteLength + bytes.byteLength
+  const len = cidBytes.byteLength + blockLength
   const lenBytes = varint.encodingLength(len)
-  const frame = new Uint8Array(lenBytes + len)
-  varint.encodeTo(len, frame, 0)
-  frame.set(cidBytes, lenBytes)
-  frame.set(bytes, lenBytes + cidBytes.byteLength)
-  return { frame, dataOffset: lenBytes + cidBytes.byteLength }
+  const head = new Uint8Array(lenBytes + cidBytes.byteLength)
+  varint.encodeTo(len, head, 0)
+  head.set(cidBytes, lenBytes)
+  return head
 }

@@ -6,7 +6,7 @@
 import { importer, type ImportCandidate } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import type { BlobStore } from '../ports/blob-store.js'
-import { encodeBlockFrame, encodeCarHeader } from './car-frame.js'
+import { encodeBlockFrameHead, encodeCarHeader } from './car-frame.js'
 import { mhKey } from './hex.js'
 import { placeholderRoot, type ImportProfile } from './profiles.js'
 
@@ -58,10 +58,10 @@ export async function ingest (
       const mh = mhKey(cid)
       if (blocks.has(mh)) return cid // the same block twice in one DAG (e.g. zero chunks) is stored once
       const data = bytes instanceof Uint8Array ? bytes : await concat(bytes)
-      const { frame, dataOffset } = encodeBlockFrame(cid, data)
+      const head = encodeBlockFrameHead(cid, data.byteLength)
       const rec: BlockRecord = { mh, cid: cid.toString(), offset: -1, length: data.byteLength }
       blocks.set(mh, rec)
-      rec.offset = (await sink.append(frame)) + dataOffset
+      rec.offset = (await sink.append(head, data)) + head.byteLength
       return cid
     }
   }

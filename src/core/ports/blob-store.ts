@@ -10,8 +10,8 @@ export interface PackSink {
   readonly key: string
   /** bytes written so far, including the reserved header */
   readonly size: number
-  /** append bytes; resolves to the offset they were written at */
-  append: (bytes: Uint8Array) => Promise<number>
+  /** append bytes (several parts are written as one, without copying); resolves to the offset of the first */
+  append: (...parts: Uint8Array[]) => Promise<number>
   /** fill the reserved header, make the pack durable and visible under `key` */
   complete: (header: Uint8Array) => Promise<void>
   /** drop everything written; safe to call more than once or after a failure */
