@@ -134,7 +134,7 @@ export function program (config: () => Config): Command {
     .action(async (o: { grace?: number, json?: boolean }) => {
       const c = config()
       const report = await withCore(o.grace === undefined ? c : { ...c, gcGraceSeconds: o.grace }, async core => await core.gc())
-      print(report, o.json === true, () => `freed ${report.contentsFreed} contents, ${report.packsDeleted} packs, ${report.bytesFreed} bytes; ${report.orphanPacksDeleted} orphan packs, ${report.incompleteSwept} incomplete uploads swept`)
+      print(report, o.json === true, () => `freed ${report.contentsFreed} contents, ${report.packsDeleted} packs, ${report.bytesFreed} bytes`)
     })
   return cli
 }

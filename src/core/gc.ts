@@ -1,7 +1,11 @@
 /**
  * The garbage collector. Content whose last reference went away (released_at set) is freed
- * once the grace period has passed and nothing references it again; packs never recorded
- * (a crash between writing and committing) and incomplete uploads are swept too.
+ * once the grace period has passed and nothing references it again.
+ *
+ * Leftovers of uploads that never committed (a crash between writing a pack and recording
+ * it) are not the collector's: a pack of a request still streaming its later files looks
+ * the same, however old. They are swept at start-up (sweepLeftovers), when nothing is in
+ * flight.
  *
  * Safety against a concurrent upload of the same content: an upload that re-references a
  * root clears released_at in its own transaction, and the collector deletes only rows whose
@@ -11,21 +15,16 @@ import type { Db } from '../adapters/metadata/open.js'
 import type { ContentStore } from './content/content-store.js'
 import type { BlobStore } from './ports/blob-store.js'
 
-/** Leftovers younger than this may belong to an upload still in flight. */
-export const MIN_ORPHAN_AGE_MS = 60 * 60 * 1000
-
 export interface GcReport {
   contentsFreed: number
   packsDeleted: number
   bytesFreed: number
-  orphanPacksDeleted: number
-  incompleteSwept: number
 }
 
 export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content: ContentStore }, graceMs: number): Promise<GcReport> {
   const { db, blobs, content } = deps
   const cutoff = Date.now() - graceMs
-  const report: GcReport = { contentsFreed: 0, packsDeleted: 0, bytesFreed: 0, orphanPacksDeleted: 0, incompleteSwept: 0 }
+  const report: GcReport = { contentsFreed: 0, packsDeleted: 0, bytesFreed: 0 }
 
   const candidates = await db.selectFrom('contents').select(['cid', 'pack_id'])
     .where('released_at', 'is not', null).where('released_at', '<=', cutoff).execute()
@@ -57,18 +56,14 @@ export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content:
     }
   }
 
-  const swept = await sweepLeftovers({ db, blobs }, Math.max(graceMs, MIN_ORPHAN_AGE_MS))
-  report.orphanPacksDeleted = swept.orphanPacksDeleted
-  report.incompleteSwept = swept.incompleteSwept
-  report.bytesFreed += swept.bytesFreed
   return report
 }
 
 /**
  * Remove what uploads that never committed left behind: completed packs with no pack row
  * (the process died between making the pack durable and committing it) and incomplete
- * pack files. Only leftovers older than `minAgeMs` are touched, so uploads in flight are
- * safe; at start-up of the only server of a data dir nothing is in flight and 0 is right.
+ * pack files. Only leftovers older than `minAgeMs` are touched; at start-up of the only
+ * server of a data dir nothing is in flight and 0 is right.
  */
 export async function sweepLeftovers (deps: { db: Db, blobs: BlobStore }, minAgeMs: number): Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }> {
   const { db, blobs } = deps

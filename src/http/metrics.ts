@@ -40,7 +40,7 @@ export class Metrics {
   recordGc (r: GcReport): void {
     this.gcRuns.inc()
     this.gcFreed.inc(r.bytesFreed)
-    this.gcPacks.inc(r.packsDeleted + r.orphanPacksDeleted)
+    this.gcPacks.inc(r.packsDeleted)
   }
 }
 
