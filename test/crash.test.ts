@@ -116,6 +116,9 @@ test('the operator CLI works while the server runs: plan, subscription, keys, gc
     assert.equal(st.result.plan_name, 'ELITE')
     assert.equal(st.result.capacity_bytes, 2 * 1024 ** 3)
 
+    cli(dataDir, ['account', 'update', a.id, '--capacity', 'plan'])
+    assert.equal((await json(await post(`${srv.url}/api/v0/status`, a.auth))).result.capacity_bytes, 100 * 1024 ** 3, 'back to the ELITE plan capacity')
+
     const list = JSON.parse(cli(dataDir, ['account', 'list', '--json']).stdout)
     assert.ok(list.some((x: { account_id: string }) => x.account_id === a.id))
 

@@ -74,11 +74,11 @@ export function program (config: () => Config): Command {
   account.command('update <account_id>').description('change plan, capacity or subscription state')
     .option('--active <bool>', 'subscription active: true or false', bool)
     .option('--plan <plan>', 'STARTER, STANDARD, ELITE or PRO')
-    .option('--capacity <size>', 'capacity override, e.g. 20GB', size)
+    .option('--capacity <size>', 'capacity override, e.g. 20GB; "plan" drops the override', v => v === 'plan' ? 'plan' : size(v))
     .option('--json', 'print JSON')
-    .action(async (id: string, o: { active?: boolean, plan?: string, capacity?: number, json?: boolean }) => {
+    .action(async (id: string, o: { active?: boolean, plan?: string, capacity?: number | 'plan', json?: boolean }) => {
       await withCore(config(), async core => {
-        const a = await core.accounts.update(id, { active: o.active, plan: o.plan, capacityBytes: o.capacity })
+        const a = await core.accounts.update(id, { active: o.active, plan: o.plan, capacityBytes: o.capacity === 'plan' ? null : o.capacity })
         print(accountJson(a), o.json === true, () => `account ${a.id}: ${a.plan}, ${a.capacityBytes} bytes, ${a.active ? 'active' : 'inactive'}`)
       })
     })

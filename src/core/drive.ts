@@ -286,11 +286,12 @@ export class Drive {
     }
   }
 
-  /** Entries of one folder, newest first. */
-  async list (accountId: string, spaceName: string, opts: { folderId: string, offset: number, limit: number, includeFolders: boolean }): Promise<{ entries: Entry[], total: number }> {
+  /** Entries of one folder, or (folderId undefined) every file of the space, newest first. */
+  async list (accountId: string, spaceName: string, opts: { folderId: string | undefined, offset: number, limit: number, includeFolders: boolean }): Promise<{ entries: Entry[], total: number }> {
     const spaceId = await this.space(accountId, spaceName)
-    let q = this.db.selectFrom('entries').where('space_id', '=', spaceId).where('parent_id', '=', opts.folderId)
-    if (!opts.includeFolders) q = q.where('kind', '!=', 'folder')
+    let q = this.db.selectFrom('entries').where('space_id', '=', spaceId)
+    if (opts.folderId !== undefined) q = q.where('parent_id', '=', opts.folderId)
+    if (!opts.includeFolders || opts.folderId === undefined) q = q.where('kind', '!=', 'folder')
     const total = Number((await q.select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
     const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute()
     return { entries: rows.map(toEntry), total }

@@ -36,7 +36,12 @@ export interface MultipartUpload {
   count: () => number
 }
 
-export async function openMultipart (req: FastifyRequest): Promise<MultipartUpload> {
+/**
+ * `steering` names fields that change how files are stored (a folder path, a CID profile):
+ * they must come before the first file, and one that comes later is refused rather than
+ * silently ignored.
+ */
+export async function openMultipart (req: FastifyRequest, steering: readonly string[] = []): Promise<MultipartUpload> {
   if (!req.isMultipart()) throw new CairnError('invalid_argument', 'No file uploaded: send multipart/form-data with a "file" part')
   const fields: Record<string, string> = {}
   const it = req.parts()[Symbol.asyncIterator]()
@@ -53,6 +58,9 @@ export async function openMultipart (req: FastifyRequest): Promise<MultipartUplo
       if (r.done === true) return undefined
       const part = r.value
       if (part.type === 'file') return part
+      if (handed > 0 && steering.includes(part.fieldname)) {
+        throw new CairnError('invalid_argument', `field "${part.fieldname}" must come before the files`)
+      }
       if (part.fieldname.length <= MAX_FIELD_NAME && !(part.fieldname in fields) && typeof part.value === 'string') {
         fields[part.fieldname] = part.value
       }

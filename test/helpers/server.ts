@@ -17,6 +17,7 @@ export interface TestServer {
   close: () => Promise<void>
 }
 
+
 let zelidCounter = 0
 /** a syntactically valid, unique P2PKH-looking address for tests */
 export function fakeZelid (): string {

@@ -133,11 +133,17 @@ export class ContentStore {
           // not in this DAG's pack: any pack that holds the block
           const row = await db.selectFrom('blocks').innerJoin('packs', 'packs.id', 'blocks.pack_id')
             .select(['packs.blob_key', 'blocks.offset', 'blocks.length']).where('blocks.mh', '=', mh).executeTakeFirst()
-          if (row === undefined) throw new CairnError('unavailable', `block ${c.toString()} is missing from the store`)
+          if (row === undefined) throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
           loc = { offset: row.offset, length: row.length }
           key = row.blob_key
         }
-        yield await blobs.read(key, loc.offset, loc.length, signal)
+        try {
+          yield await blobs.read(key, loc.offset, loc.length, signal)
+        } catch (err) {
+          // the index names it, so the store lost it: an operator's problem (cairn fsck), not the caller's 404
+          if (err instanceof CairnError && err.code === 'not_found') throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
+          throw err
+        }
       }
     }
   }

@@ -56,7 +56,7 @@ export function profileFrom (values: Record<string, string | undefined>): Import
     if (!isImportProfile(p)) throw invalid('profile must be unixfs-v0-2015 or unixfs-v1-2025')
     return p
   }
-  const v = values['cid-version'] ?? values.cidVersion
+  const v = values['cid-version']
   if (v === undefined || v === '0') return 'unixfs-v0-2015'
   if (v === '1') return 'unixfs-v1-2025'
   throw invalid('cid-version must be 0 or 1')

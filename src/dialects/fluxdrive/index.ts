@@ -3,7 +3,7 @@
  * rate limits, `{ "error": ... }` bodies. Routes translate; the core does the work.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { RateLimitedError } from '../../core/errors.js'
+import { isCairnError, RateLimitedError } from '../../core/errors.js'
 import { authenticate } from './auth.js'
 import type { FluxdriveDeps } from './context.js'
 import { fluxdriveErrorHandler } from './errors.js'
@@ -16,6 +16,8 @@ import { statusRoute } from './routes/status.js'
 import { thumbRoute } from './routes/thumb.js'
 
 export const FLUXDRIVE_PREFIX = '/api/v0'
+/** failed authentications allowed per client IP and minute before 429 */
+const FAILED_AUTH_PER_MINUTE = 300
 
 export async function fluxdriveDialect (app: FastifyInstance, deps: FluxdriveDeps): Promise<void> {
   const { core } = deps
@@ -27,7 +29,17 @@ export async function fluxdriveDialect (app: FastifyInstance, deps: FluxdriveDep
 
   // before the body is read: an unauthenticated or rate-limited upload is refused up front
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    const principal = await authenticate(core, req)
+    let principal
+    try {
+      principal = await authenticate(core, req)
+    } catch (err) {
+      // failed attempts cost a key lookup each: cap them per client IP
+      if (isCairnError(err) && err.code === 'unauthenticated') {
+        const d = await core.rateLimiter.hit(`fluxdrive:authfail:${req.ip}`, FAILED_AUTH_PER_MINUTE, 60_000)
+        if (!d.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(d.retryAfterMs / 1000)))
+      }
+      throw err
+    }
     ;(req as FastifyRequest & { principal?: unknown }).principal = principal
     const kind = (req.routeOptions.config as { rate?: 'put' | 'read' }).rate ?? 'read'
     const limits = principal.account.planLimits

@@ -10,7 +10,7 @@ export function lsRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
   app.post('/ls', {
     config: { rate: 'read' },
     schema: {
-      summary: 'List files (newest first), optionally one page of one folder',
+      summary: 'List files, newest first: all of them, or one folder\'s (currentFolder: a path or folder uuid); paged with page and size',
       querystring: {
         type: 'object',
         properties: {
@@ -55,7 +55,10 @@ export function lsRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
     const paged = stringArg(req, 'page') !== undefined || stringArg(req, 'size') !== undefined
     const page = intArg(req, 'page', 1, 1, 10_000)
     const size = paged ? intArg(req, 'size', 50, 1, 500) : UNPAGED_MAX
-    const folderId = await core.drive.findFolder(account.id, DRIVE_SPACE, stringArg(req, 'currentFolder'))
+    // no currentFolder: every file, in any folder (the original "list all files");
+    // with one (a path, '/' included, or a folder uuid): that folder's own entries
+    const current = stringArg(req, 'currentFolder')
+    const folderId = current === undefined ? undefined : await core.drive.findFolder(account.id, DRIVE_SPACE, current)
     const { entries, total } = await core.drive.list(account.id, DRIVE_SPACE, {
       folderId, offset: (page - 1) * size, limit: size, includeFolders: boolArg(req, 'includeFolders')
     })

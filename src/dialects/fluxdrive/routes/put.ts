@@ -25,7 +25,7 @@ export function putRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
     }
   }, async (req) => {
     const { account } = principalOf(req)
-    const upload = await openMultipart(req)
+    const upload = await openMultipart(req, ['path', 'profile', 'cid-version'])
     const field = (n: string): string | undefined => upload.fields[n] ?? stringArg(req, n)
     const profile = profileFrom({ profile: field('profile'), 'cid-version': field('cid-version') })
     const entries = await core.drive.putFiles(account, DRIVE_SPACE, upload.files, {

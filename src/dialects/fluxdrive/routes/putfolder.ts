@@ -31,12 +31,13 @@ export function putfolderRoute (app: FastifyInstance, { core }: FluxdriveDeps): 
     }
   }, async (req) => {
     const { account } = principalOf(req)
-    const upload = await openMultipart(req)
+    const upload = await openMultipart(req, ['path', 'profile', 'cid-version', 'name'])
     const field = (n: string): string | undefined => upload.fields[n] ?? stringArg(req, n)
     const profile = profileFrom({ profile: field('profile'), 'cid-version': field('cid-version') })
+    const folderPath = field('path')
     const { entry, members } = await core.drive.putFolder(account, DRIVE_SPACE, upload.files, {
       name: fileName(field('name'), 'folder'),
-      folderPath: field('path'),
+      folderPath,
       profile,
       budget: await core.drive.budgetFor(account),
       signal: abortSignalOf(req)
@@ -45,7 +46,7 @@ export function putfolderRoute (app: FastifyInstance, { core }: FluxdriveDeps): 
       status: 'success',
       // Kubo's add reports a directory's cumulative DAG size, as a string
       folder: { hash: entry.cid ?? '', size: String(entry.size), name: entry.name },
-      path: field('path') ?? '/',
+      path: folderPath ?? '/',
       files: members.filter(m => m.kind === 'file').map(m => ({ name: m.path, hash: m.cid, size: m.size }))
     }
   })
