@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js'
 import { openCore, type Core } from '../core/core.js'
 import { isCairnError } from '../core/errors.js'
 import { parseSize } from '../core/units.js'
-import type { Account, ApiKeyInfo } from '../core/accounts.js'
+import { accountView, keyView } from '../core/operator-views.js'
 import { serve } from './serve.js'
 
 function size (v: string): number {
@@ -26,23 +26,6 @@ function when (v: string): number {
 
 function print (data: unknown, json: boolean, text: () => string): void {
   process.stdout.write((json ? JSON.stringify(data, null, 2) : text()) + '\n')
-}
-
-function accountJson (a: Account): { account_id: string, zelid: string | null, email: string | null, plan: string, capacity_bytes: number, active: boolean, role: string, created_at: string } {
-  return {
-    account_id: a.id, zelid: a.zelid, email: a.email, plan: a.plan, capacity_bytes: a.capacityBytes,
-    active: a.active, role: a.role, created_at: new Date(a.createdAt).toISOString()
-  }
-}
-
-function keyJson (k: ApiKeyInfo): Record<string, unknown> {
-  return {
-    key_id: k.id, account_id: k.accountId, name: k.name, prefix: k.prefix, scopes: k.scopes,
-    created_at: new Date(k.createdAt).toISOString(),
-    expires_at: k.expiresAt === null ? null : new Date(k.expiresAt).toISOString(),
-    last_used_at: k.lastUsedAt === null ? null : new Date(k.lastUsedAt).toISOString(),
-    revoked: k.revokedAt !== null
-  }
 }
 
 async function withCore<T> (config: Config, fn: (core: Core) => Promise<T>): Promise<T> {
@@ -67,7 +50,7 @@ export function program (config: () => Config): Command {
       await withCore(config(), async core => {
         const a = await core.accounts.create({ plan: o.plan, zelid: o.zelid, email: o.email, capacityBytes: o.capacity, active: o.inactive !== true })
         const { key, info } = await core.accounts.createKey(a.id, { name: 'default' })
-        print({ ...accountJson(a), api_key: key, key_id: info.id }, o.json === true, () =>
+        print({ ...accountView(a), api_key: key, key_id: info.id }, o.json === true, () =>
           `account ${a.id} (${a.plan}${a.zelid === null ? '' : `, zelid ${a.zelid}`})\nAPI key (shown once): ${key}`)
       })
     })
@@ -79,14 +62,14 @@ export function program (config: () => Config): Command {
     .action(async (id: string, o: { active?: boolean, plan?: string, capacity?: number | 'plan', json?: boolean }) => {
       await withCore(config(), async core => {
         const a = await core.accounts.update(id, { active: o.active, plan: o.plan, capacityBytes: o.capacity === 'plan' ? null : o.capacity })
-        print(accountJson(a), o.json === true, () => `account ${a.id}: ${a.plan}, ${a.capacityBytes} bytes, ${a.active ? 'active' : 'inactive'}`)
+        print(accountView(a), o.json === true, () => `account ${a.id}: ${a.plan}, ${a.capacityBytes} bytes, ${a.active ? 'active' : 'inactive'}`)
       })
     })
   account.command('list').description('list accounts').option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       await withCore(config(), async core => {
         const rows = await core.accounts.list()
-        const out = await Promise.all(rows.map(async a => ({ ...accountJson(a), storage_used: await core.drive.usage(a.id) })))
+        const out = await Promise.all(rows.map(async a => ({ ...accountView(a), storage_used: await core.drive.usage(a.id) })))
         print(out, o.json === true, () => out.map(a => `${String(a.account_id)}  ${String(a.plan).padEnd(8)} ${a.active === true ? 'active  ' : 'inactive'} ${String(a.zelid ?? '-')}  used ${a.storage_used}/${String(a.capacity_bytes)}`).join('\n') || '(no accounts)')
       })
     })
@@ -99,13 +82,13 @@ export function program (config: () => Config): Command {
     .action(async (accountId: string, o: { name: string, expires?: number, json?: boolean }) => {
       await withCore(config(), async core => {
         const { key: secret, info } = await core.accounts.createKey(accountId, { name: o.name, expiresAt: o.expires ?? null })
-        print({ ...keyJson(info), api_key: secret }, o.json === true, () => `key ${info.id} (${info.name})\nAPI key (shown once): ${secret}`)
+        print({ ...keyView(info), api_key: secret }, o.json === true, () => `key ${info.id} (${info.name})\nAPI key (shown once): ${secret}`)
       })
     })
   key.command('list [account_id]').description('list keys (never their secrets)').option('--json', 'print JSON')
     .action(async (accountId: string | undefined, o: { json?: boolean }) => {
       await withCore(config(), async core => {
-        const rows = (await core.accounts.listKeys(accountId)).map(keyJson)
+        const rows = (await core.accounts.listKeys(accountId)).map(keyView)
         print(rows, o.json === true, () => rows.map(k => `${String(k.key_id)}  ${String(k.prefix)}…  ${String(k.name)}  account ${String(k.account_id)}${k.revoked === true ? '  REVOKED' : ''}`).join('\n') || '(no keys)')
       })
     })

@@ -8,6 +8,7 @@ import multipart from '@fastify/multipart'
 import swagger from '@fastify/swagger'
 import type { Core } from '../core/core.js'
 import { fluxdriveDialect, FLUXDRIVE_PREFIX } from '../dialects/fluxdrive/index.js'
+import { adminDialect, ADMIN_PREFIX } from '../dialects/admin/index.js'
 import { Metrics } from './metrics.js'
 
 export interface App {
@@ -25,7 +26,9 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
     requestTimeout: 0, // a 5 GB upload takes as long as it takes
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
-    routerOptions: { maxParamLength: 1000 }
+    routerOptions: { maxParamLength: 1000 },
+    // unknown fields are refused where a schema says additionalProperties: false, not dropped
+    ajv: { customOptions: { removeAdditional: false } }
   })
   metrics.watchStore(core.metadata.db)
 
@@ -37,13 +40,13 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   await app.register(swagger, {
     openapi: {
       info: { title: 'Cairn', version: '0.1.0', description: 'Content-addressed file storage' },
-      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'ZELID:API_KEY_SECRET' } } }
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'ZELID:API_KEY_SECRET' }, bearer: { type: 'http', scheme: 'bearer', description: 'an API key' } } }
     }
   })
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched'
-    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : 'system'
+    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : route.startsWith(ADMIN_PREFIX) ? 'admin' : 'system'
     metrics.requests.inc({ dialect, route, method: req.method, status: String(reply.statusCode) })
     metrics.latency.observe({ dialect, route }, reply.elapsedTime / 1000)
   })
@@ -63,6 +66,8 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
 
   await app.register(async scope => { await fluxdriveDialect(scope, { core, metrics }) }, { prefix: FLUXDRIVE_PREFIX })
   app.get(`${FLUXDRIVE_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, FLUXDRIVE_PREFIX, 'FluxDrive API', ['basic']))
+  await app.register(async scope => { await adminDialect(scope, { core }) }, { prefix: ADMIN_PREFIX })
+  app.get(`${ADMIN_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, ADMIN_PREFIX, 'Cairn operator API', ['bearer']))
 
   return { app, metrics }
 }
