@@ -53,7 +53,9 @@ export class Reads {
         name,
         mimetype: mimetype ?? (mime.lookup(name) || 'application/octet-stream'),
         size,
-        read: (range) => entry.content(range === undefined ? { signal } : { offset: range.start, length: range.end - range.start, signal })
+        read: (range) => entry.type === 'identity'
+          ? entry.content(range === undefined ? { signal } : { offset: range.start, length: range.end - range.start, signal })
+          : this.content.readFile(entry.cid, range?.start ?? 0, range?.end ?? size, signal)
       }
     }
     throw new CairnError('unsupported_media', `${entry.cid.toString()} is not a UnixFS file or directory`)

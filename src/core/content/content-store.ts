@@ -15,6 +15,7 @@ import type { BlobStore } from '../ports/blob-store.js'
 import { cidForms } from './cids.js'
 import { mhKey } from './hex.js'
 import { ingest, type IngestOptions, type IngestResult } from './ingest.js'
+import { readFileRange, type BlockLocation, type BlockSource } from './file-reader.js'
 
 type Trx = Transaction<Database>
 
@@ -123,7 +124,8 @@ export class ContentStore {
   }
 
   private blockstoreOver (index: PackIndex, signal?: AbortSignal): ReadableBlocks {
-    const { blobs, db } = this
+    const { db } = this
+    const readBlob = this.readBlob.bind(this)
     return {
       async * get (c: CID) {
         const mh = mhKey(c)
@@ -137,14 +139,41 @@ export class ContentStore {
           loc = { offset: row.offset, length: row.length }
           key = row.blob_key
         }
-        try {
-          yield await blobs.read(key, loc.offset, loc.length, signal)
-        } catch (err) {
-          // the index names it, so the store lost it: an operator's problem (cairn fsck), not the caller's 404
-          if (err instanceof CairnError && err.code === 'not_found') throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
-          throw err
-        }
+        yield await readBlob(key, loc.offset, loc.length, signal)
       }
+    }
+  }
+
+  /**
+   * The bytes [start, end) of the UnixFS file `cid`, read from its pack in large sequential
+   * spans with bounded memory (see file-reader.ts).
+   */
+  async * readFile (cid: CID, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const pack = await this.packFor(cid)
+    if (pack === undefined) throw new CairnError('not_found', `content ${cid.toString()} is not stored`)
+    const index = await this.packIndex(pack.id, pack.key)
+    const source: BlockSource = {
+      locate: async (c: CID): Promise<BlockLocation> => {
+        const loc = index.blocks.get(mhKey(c))
+        if (loc !== undefined) return { key: index.key, offset: loc.offset, length: loc.length }
+        const row = await this.db.selectFrom('blocks').innerJoin('packs', 'packs.id', 'blocks.pack_id')
+          .select(['packs.blob_key', 'blocks.offset', 'blocks.length']).where('blocks.mh', '=', mhKey(c)).executeTakeFirst()
+        if (row === undefined) throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
+        return { key: row.blob_key, offset: row.offset, length: row.length }
+      },
+      read: async (loc, sig) => await this.readBlob(loc.key, loc.offset, loc.length, sig),
+      readSpan: async (key, offset, length, sig) => await this.readBlob(key, offset, length, sig)
+    }
+    yield * readFileRange(source, cid, start, end, signal)
+  }
+
+  private async readBlob (key: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    try {
+      return await this.blobs.read(key, offset, length, signal)
+    } catch (err) {
+      // the index names it, so the store lost it: an operator's problem (cairn fsck), not the caller's 404
+      if (err instanceof CairnError && err.code === 'not_found') throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
+      throw err
     }
   }
 
