@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { openCore, type Core } from '../core/core.js'
 import { isCairnError } from '../core/errors.js'
+import type { FsckProblem } from '../core/fsck.js'
 import { parseSize } from '../core/units.js'
 import { accountView, keyView } from '../core/operator-views.js'
 import { serve } from './serve.js'
@@ -100,15 +101,28 @@ export function program (config: () => Config): Command {
       })
     })
 
-  cli.command('fsck').description('re-hash every stored block and report mismatches or missing blocks').option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
-      const report = await withCore(config(), async core => await core.fsck())
-      print(report, o.json === true, () => [
-        `checked ${report.packs} packs, ${report.blocks} blocks, ${report.bytes} bytes`,
-        ...report.problems.map(p => `PROBLEM ${p.problem} pack ${p.pack}${p.cid === undefined ? '' : ` block ${p.cid}`}${p.detail === undefined ? '' : `: ${p.detail}`}`),
-        report.problems.length === 0 ? 'OK' : `${report.problems.length} problem(s)`
+  cli.command('fsck').description('re-hash every stored block and report mismatches or missing blocks; check every account\'s usage counter against its entries')
+    .option('--repair-usage', 'set each account counter that fsck finds wrong (usage_mismatch) to the figure recomputed from its entries')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean, repairUsage?: boolean }) => {
+      const { report, repaired } = await withCore(config(), async core => {
+        const report = await core.fsck()
+        const repaired: Array<{ account: string, before: number, after: number }> = []
+        if (o.repairUsage === true) {
+          for (const p of report.problems) {
+            if (p.problem === 'usage_mismatch' && p.account !== undefined) repaired.push({ account: p.account, ...await core.drive.repairUsage(p.account) })
+          }
+        }
+        return { report, repaired }
+      })
+      const where = (p: FsckProblem): string => p.account !== undefined ? `account ${p.account}` : `pack ${p.pack ?? '?'}${p.cid === undefined ? '' : ` block ${p.cid}`}`
+      print(o.repairUsage === true ? { ...report, repaired } : report, o.json === true, () => [
+        `checked ${report.packs} packs, ${report.blocks} blocks, ${report.bytes} bytes, ${report.accounts} accounts' usage`,
+        ...report.problems.map(p => `PROBLEM ${p.problem} ${where(p)}${p.detail === undefined ? '' : `: ${p.detail}`}`),
+        ...repaired.map(r => `REPAIRED usage of account ${r.account}: ${r.before} -> ${r.after} bytes`),
+        report.problems.length === 0 ? 'OK' : `${report.problems.length} problem(s)${repaired.length > 0 ? `, ${repaired.length} repaired` : ''}`
       ].join('\n'))
-      if (report.problems.length > 0) process.exitCode = 1
+      if (report.problems.length > repaired.length) process.exitCode = 1
     })
 
   cli.command('gc').description('free unreferenced content now (after its grace period)')

@@ -71,14 +71,38 @@ export class Drive {
     private readonly opts: DriveOptions
   ) {}
 
-  /** Bytes an account references: every distinct CID counted once, whoever stored it first. */
+  /**
+   * Bytes an account references: every distinct CID counted once, whoever stored it first.
+   * Read from the account's counter (accounts.used_bytes), which every change to entries
+   * keeps in its own transaction; always equal to recomputeUsage().
+   */
   async usage (accountId: string, db: Db | Trx = this.db): Promise<number> {
+    const r = await db.selectFrom('accounts').select('used_bytes').where('id', '=', accountId).executeTakeFirst()
+    return Number(r?.used_bytes ?? 0)
+  }
+
+  /** The same figure as usage(), computed from the account's entries (a scan of all of them). */
+  async recomputeUsage (accountId: string, db: Db | Trx = this.db): Promise<number> {
     const r = await sql<{ used: number | string | null }>`
       SELECT COALESCE(SUM(size), 0) AS used FROM (
         SELECT cid, MAX(size) AS size FROM entries
         WHERE account_id = ${accountId} AND cid IS NOT NULL GROUP BY cid
       ) t`.execute(db)
     return Number(r.rows[0]?.used ?? 0)
+  }
+
+  /**
+   * Set an account's counter to the recomputed figure (an operator's repair after fsck
+   * reported a usage_mismatch). Runs under the account's row lock, like every commit.
+   */
+  async repairUsage (accountId: string): Promise<{ before: number, after: number }> {
+    return await this.db.transaction().execute(async trx => {
+      await lockAccount(trx, accountId)
+      const before = await this.usage(accountId, trx)
+      const after = await this.recomputeUsage(accountId, trx)
+      if (after !== before) await trx.updateTable('accounts').set({ used_bytes: after }).where('id', '=', accountId).execute()
+      return { before, after }
+    })
   }
 
   async fileCount (accountId: string): Promise<number> {
@@ -159,10 +183,10 @@ export class Drive {
     const attempt = async (): Promise<T> => await this.db.transaction().execute(async trx => {
       // take the account's row lock first: commits of one account then run one at a time,
       // so each quota check sees the others' entries (PostgreSQL runs them side by side)
-      await trx.updateTable('accounts').set({ id: account.id }).where('id', '=', account.id).execute()
+      await lockAccount(trx, account.id)
       outcomes.length = 0
       for (const r of imports) outcomes.push((await this.content.record(trx, r)).duplicate)
-      const e = await write(trx)
+      const e = await write(trx) // adds the entries and their usage (insertEntries)
       if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
       return e
     })
@@ -234,7 +258,7 @@ export class Drive {
         pinned: 1,
         created_at: Date.now() + i // keeps upload order stable in newest-first listings
       }))
-      await trx.insertInto('entries').values(rows).execute()
+      await insertEntries(trx, account.id, rows)
       return rows.map(toEntry)
     })
   }
@@ -277,7 +301,7 @@ export class Drive {
         pinned: 1,
         created_at: Date.now()
       }
-      await trx.insertInto('entries').values(row).execute()
+      await insertEntries(trx, account.id, [row])
       return toEntry(row)
     })
     return {
@@ -323,10 +347,13 @@ export class Drive {
     const forms = cidForms(cid)
     const spaceId = await this.space(accountId, spaceName)
     return await this.db.transaction().execute(async trx => {
-      const rows = await trx.selectFrom('entries').select(['id', 'cid', 'thumbnail_cid'])
+      // the account's row lock first, as in commit: its entries and its usage counter change together
+      await lockAccount(trx, accountId)
+      const rows = await trx.selectFrom('entries').select(['id', 'cid', 'size', 'thumbnail_cid'])
         .where('space_id', '=', spaceId).where('cid', 'in', forms).execute()
       if (rows.length === 0) throw notFound('File not found')
       await trx.deleteFrom('entries').where('id', 'in', rows.map(r => r.id)).execute()
+      await uncountRemoved(trx, accountId, rows)
       const released = new Set<string>()
       for (const r of rows) {
         if (r.cid !== null) released.add(r.cid)
@@ -336,6 +363,85 @@ export class Drive {
       return rows.length
     })
   }
+}
+
+/**
+ * Take the account's row lock for the rest of the transaction. Every transaction that changes
+ * an account's entries takes it first, so they run one at a time per account (PostgreSQL
+ * would otherwise run them side by side) and the usage counter stays exact.
+ */
+async function lockAccount (trx: Trx, accountId: string): Promise<void> {
+  await trx.updateTable('accounts').set({ id: accountId }).where('id', '=', accountId).execute()
+}
+
+/** Per CID, the largest size among the account's entries that name it (indexed by entries_account_cid). */
+async function heldSizes (trx: Trx, accountId: string, cids: string[]): Promise<Map<string, number>> {
+  const held = new Map<string, number>()
+  if (cids.length === 0) return held
+  const rows = await trx.selectFrom('entries').select(['cid', eb => eb.fn.max('size').as('size')])
+    .where('account_id', '=', accountId).where('cid', 'in', cids).groupBy('cid').execute()
+  for (const r of rows) if (r.cid !== null) held.set(r.cid, Number(r.size))
+  return held
+}
+
+function maxSizeByCid (rows: Array<{ cid: string | null, size: number }>): Map<string, number> {
+  const sizes = new Map<string, number>()
+  for (const r of rows) if (r.cid !== null) sizes.set(r.cid, Math.max(Number(r.size), sizes.get(r.cid) ?? 0))
+  return sizes
+}
+
+async function addUsage (trx: Trx, accountId: string, delta: number): Promise<void> {
+  if (delta === 0) return
+  await trx.updateTable('accounts').set(eb => ({ used_bytes: eb('used_bytes', '+', delta) })).where('id', '=', accountId).execute()
+}
+
+/**
+ * Insert entries of one account and add to its usage counter what they add to usage(): the
+ * size of each CID the account did not reference before (a CID named by several of the new
+ * entries counts once). The caller holds the account's row lock.
+ */
+async function insertEntries (trx: Trx, accountId: string, rows: Array<Database['entries']>): Promise<void> {
+  const incoming = maxSizeByCid(rows)
+  const before = await heldSizes(trx, accountId, [...incoming.keys()])
+  await trx.insertInto('entries').values(rows).execute()
+  let delta = 0
+  for (const [cid, size] of incoming) delta += Math.max(0, size - (before.get(cid) ?? 0))
+  await addUsage(trx, accountId, delta)
+}
+
+/**
+ * After deleting `removed` (entries of one account): subtract from its counter the size of
+ * each CID the account no longer references at all; a CID still named by another of its
+ * entries (in another folder or space) keeps counting. The caller holds the account's row lock.
+ */
+async function uncountRemoved (trx: Trx, accountId: string, removed: Array<{ cid: string | null, size: number }>): Promise<void> {
+  const gone = maxSizeByCid(removed)
+  const remaining = await heldSizes(trx, accountId, [...gone.keys()])
+  let delta = 0
+  for (const [cid, size] of gone) {
+    const left = remaining.get(cid) ?? 0
+    delta -= Math.max(size, left) - left
+  }
+  await addUsage(trx, accountId, delta)
+}
+
+/**
+ * Accounts whose usage counter disagrees with their entries (what fsck reports). One
+ * statement, so it reads one consistent snapshot even while commits run.
+ */
+export async function usageMismatches (db: Db): Promise<{ accounts: number, mismatches: Array<{ accountId: string, counter: number, entries: number }> }> {
+  const r = await sql<{ id: string, counter: number | string, entries: number | string | null }>`
+    SELECT a.id, a.used_bytes AS counter, t.used AS entries
+    FROM accounts a LEFT JOIN (
+      SELECT account_id, SUM(size) AS used FROM (
+        SELECT account_id, cid, MAX(size) AS size FROM entries WHERE cid IS NOT NULL GROUP BY account_id, cid
+      ) d GROUP BY account_id
+    ) t ON t.account_id = a.id
+    ORDER BY a.created_at, a.id`.execute(db)
+  const mismatches = r.rows
+    .map(row => ({ accountId: row.id, counter: Number(row.counter), entries: Number(row.entries ?? 0) }))
+    .filter(m => m.counter !== m.entries)
+  return { accounts: r.rows.length, mismatches }
 }
 
 /** Mark content whose last reference went away; the collector frees it after the grace period. */

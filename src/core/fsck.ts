@@ -1,17 +1,23 @@
 /**
  * fsck: re-hash every stored block against its CID, check each pack's CAR header names its
  * root, and report blocks or packs that are missing. Reads exactly what serving reads.
+ * It also checks every account's usage counter against its entries. It only reports;
+ * `cairn fsck --repair-usage` is the explicit way to reset a counter.
  */
 import { createHash } from 'node:crypto'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import { CID } from 'multiformats/cid'
 import type { Db } from '../adapters/metadata/open.js'
+import { usageMismatches } from './drive.js'
 import type { BlobStore } from './ports/blob-store.js'
 
 export interface FsckProblem {
-  pack: string
+  /** the pack's blob key (pack and block problems) */
+  pack?: string
   cid?: string
-  problem: 'pack_missing' | 'block_missing' | 'hash_mismatch' | 'bad_header' | 'unsupported_hash'
+  /** the account (usage_mismatch) */
+  account?: string
+  problem: 'pack_missing' | 'block_missing' | 'hash_mismatch' | 'bad_header' | 'unsupported_hash' | 'usage_mismatch'
   detail?: string
 }
 
@@ -19,6 +25,8 @@ export interface FsckReport {
   packs: number
   blocks: number
   bytes: number
+  /** accounts whose usage counter was checked */
+  accounts: number
   problems: FsckProblem[]
 }
 
@@ -30,7 +38,12 @@ async function header (blobs: BlobStore, key: string): Promise<CID[]> {
 
 export async function fsck (deps: { db: Db, blobs: BlobStore }, onProgress?: (packsDone: number) => void): Promise<FsckReport> {
   const { db, blobs } = deps
-  const report: FsckReport = { packs: 0, blocks: 0, bytes: 0, problems: [] }
+  const report: FsckReport = { packs: 0, blocks: 0, bytes: 0, accounts: 0, problems: [] }
+  const usage = await usageMismatches(db)
+  report.accounts = usage.accounts
+  for (const m of usage.mismatches) {
+    report.problems.push({ account: m.accountId, problem: 'usage_mismatch', detail: `usage counter says ${m.counter} bytes, entries say ${m.entries}` })
+  }
   const packs = await db.selectFrom('packs').select(['id', 'blob_key', 'root_cid']).orderBy('created_at').execute()
   for (const p of packs) {
     report.packs++

@@ -107,6 +107,25 @@ const migrations: Record<string, Migration> = {
         .unique().where(sql.ref('kind'), '=', 'folder').execute()
       await db.schema.createIndex('entries_thumbnail').on('entries').column('thumbnail_cid').execute()
     }
+  },
+
+  // A per-account usage counter, so quota checks do not scan the account's entries. It is
+  // kept in the transactions that add and remove entries (src/core/drive.ts); here it is
+  // backfilled with the same figure Drive.recomputeUsage gives: the sizes of the distinct
+  // CIDs the account's entries name, each counted once.
+  '0002_account_used_bytes': {
+    async up (db: Kysely<any>) {
+      await db.schema.alterTable('accounts')
+        .addColumn('used_bytes', 'bigint', c => c.notNull().defaultTo(0))
+        .execute()
+      await sql`
+        UPDATE accounts SET used_bytes = COALESCE((
+          SELECT SUM(t.size) FROM (
+            SELECT MAX(e.size) AS size FROM entries e
+            WHERE e.account_id = accounts.id AND e.cid IS NOT NULL GROUP BY e.cid
+          ) t
+        ), 0)`.execute(db)
+    }
   }
 }
 

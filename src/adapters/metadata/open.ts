@@ -4,7 +4,8 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely'
+import type BetterSqlite3 from 'better-sqlite3'
 import type { Database } from './schema.js'
 import { migrate } from './migrations.js'
 
@@ -14,6 +15,31 @@ export interface MetadataStore {
   db: Db
   dialect: 'sqlite' | 'postgres'
   close: () => Promise<void>
+}
+
+const STATEMENT_CACHE = 256
+
+/**
+ * Kysely's SQLite driver prepares every query anew; the same few hundred query shapes run
+ * again and again, so keep their prepared statements (per connection, most recent last).
+ * Kysely runs one query at a time on the connection, so a statement is never in use twice.
+ */
+function withStatementCache (file: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>()
+  return {
+    close: () => { cache.clear(); file.close() },
+    prepare: (sqlText: string) => {
+      let stmt = cache.get(sqlText)
+      if (stmt !== undefined) {
+        cache.delete(sqlText)
+      } else {
+        stmt = file.prepare(sqlText)
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value as string)
+      }
+      cache.set(sqlText, stmt)
+      return stmt
+    }
+  }
 }
 
 /**
@@ -57,7 +83,7 @@ export async function openMetadataStore (opts: { dataDir: string, databaseUrl?: 
     file.pragma('synchronous = FULL') // an acknowledged commit survives power loss, not only a crash
     file.pragma('busy_timeout = 10000') // the CLI and the server share the file
     file.pragma('foreign_keys = ON')
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) })
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) })
     try {
       // Kysely's SQLite migrator takes no lock: hold SQLite's write lock across the
       // migration so processes starting together migrate once, one after the other

@@ -14,6 +14,11 @@ export interface AccountsTable {
   active: number
   role: string
   created_at: number
+  /**
+   * bytes the account's entries reference, each distinct CID counted once; kept in the same
+   * transactions that add or remove entries (Drive), recomputable from entries
+   */
+  used_bytes: Generated<number>
 }
 
 export interface ApiKeysTable {

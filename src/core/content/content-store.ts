@@ -30,12 +30,14 @@ export interface RecordOutcome {
 }
 
 const PACK_INDEX_CACHE = 16
+const PACK_OF_CACHE = 10_000
 const INSERT_BATCH = 500
 
 export interface ReadableBlocks { get: (cid: CID) => AsyncGenerator<Uint8Array> }
 
 export class ContentStore {
   private readonly packIndexes = new Map<string, Promise<PackIndex>>()
+  private readonly packOf = new Map<string, { id: string, key: string }>()
 
   constructor (readonly db: Db, readonly blobs: BlobStore) {}
 
@@ -54,6 +56,9 @@ export class ContentStore {
       .where('cid', '=', root).executeTakeFirst()
     if (Number(revived.numUpdatedRows) > 0) return { duplicate: true }
 
+    // a cached location of this content can only be a pack since collected
+    this.packOf.delete(root)
+    for (const m of r.members) this.packOf.delete(m.cid.toString())
     const now = Date.now()
     const packId = randomUUID()
     await trx.insertInto('packs').values({
@@ -80,8 +85,25 @@ export class ContentStore {
     await this.blobs.delete(r.packKey)
   }
 
-  /** Which pack holds the DAG of `cid`: as a root, as a member of a folder, or as any block. */
+  /**
+   * Which pack holds the DAG of `cid`: as a root, as a member of a folder, or as any block.
+   * Content is immutable, so the answer is cached; it goes stale only when the collector
+   * deletes the pack, which forgets it here (in this process) or, when another process
+   * collected it, the failed read does (readBlob).
+   */
   async packFor (cid: CID): Promise<{ id: string, key: string } | undefined> {
+    const k = cid.toString()
+    const hit = this.packOf.get(k)
+    if (hit !== undefined) return hit
+    const found = await this.lookupPack(cid)
+    if (found !== undefined) {
+      if (this.packOf.size >= PACK_OF_CACHE) this.packOf.delete(this.packOf.keys().next().value as string)
+      this.packOf.set(k, found)
+    }
+    return found
+  }
+
+  private async lookupPack (cid: CID): Promise<{ id: string, key: string } | undefined> {
     const forms = cidForms(cid)
     const row = await this.db.selectFrom('contents').innerJoin('packs', 'packs.id', 'contents.pack_id')
       .select(['packs.id', 'packs.blob_key']).where('contents.cid', 'in', forms).executeTakeFirst() ??
@@ -114,6 +136,7 @@ export class ContentStore {
   /** Forget cached indexes (after the collector deleted packs). */
   forgetPack (packId: string): void {
     this.packIndexes.delete(packId)
+    for (const [k, v] of this.packOf) if (v.id === packId) this.packOf.delete(k)
   }
 
   /** A read-only blockstore over the pack that holds `cid`'s DAG. */
@@ -171,8 +194,13 @@ export class ContentStore {
     try {
       return await this.blobs.read(key, offset, length, signal)
     } catch (err) {
-      // the index names it, so the store lost it: an operator's problem (cairn fsck), not the caller's 404
-      if (err instanceof CairnError && err.code === 'not_found') throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
+      // the index names it, so the store lost it (or another process collected it since we
+      // cached where it was): forget the pack, and report an operator's problem, not a 404
+      if (err instanceof CairnError && err.code === 'not_found') {
+        for (const [id, p] of this.packIndexes) void p.then(i => { if (i.key === key) this.forgetPack(id) }, () => {})
+        for (const [k, v] of this.packOf) if (v.key === key) this.packOf.delete(k)
+        throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
+      }
       throw err
     }
   }
@@ -211,5 +239,6 @@ export class ContentStore {
 
   async close (): Promise<void> {
     this.packIndexes.clear()
+    this.packOf.clear()
   }
 }
