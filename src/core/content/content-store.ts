@@ -57,8 +57,7 @@ export class ContentStore {
     if (Number(revived.numUpdatedRows) > 0) return { duplicate: true }
 
     // a cached location of this content can only be a pack since collected
-    this.packOf.delete(root)
-    for (const m of r.members) this.packOf.delete(m.cid.toString())
+    for (const c of [r.root.cid, ...r.members.map(m => m.cid)]) for (const f of cidForms(c)) this.packOf.delete(f)
     const now = Date.now()
     const packId = randomUUID()
     await trx.insertInto('packs').values({
