@@ -321,6 +321,41 @@ describe('FluxDrive API', () => {
     assert.deepEqual(await readdir(join(s.dataDir, 'blobs', 'incoming')), [])
   })
 
+  test('a client that disconnects mid-upload leaves nothing behind', async () => {
+    const a = await s.account()
+    const packs = (await packFiles(s)).length
+    const { request } = await import('node:http')
+    const url = new URL(`${s.url}/api/v0/put`)
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: a.auth, 'content-type': 'multipart/form-data; boundary=B' } })
+    req.on('error', () => {})
+    req.write('--B\r\nContent-Disposition: form-data; name="file"; filename="gone.bin"\r\n\r\n')
+    const incoming = join(s.dataDir, 'blobs', 'incoming')
+    for (let i = 0; i < 100 && (await readdir(incoming)).length === 0; i++) {
+      req.write(randomBytes(256 * 1024))
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+    assert.equal((await readdir(incoming)).length, 1, 'the upload was being written')
+    req.destroy()
+    let left = 1
+    for (let i = 0; i < 100 && left > 0; i++) {
+      await new Promise(resolve => setTimeout(resolve, 20))
+      left = (await readdir(incoming)).length
+    }
+    assert.equal(left, 0, 'the half-written pack is removed')
+    assert.equal((await packFiles(s)).length, packs)
+    assert.equal((await json(await post(`${s.url}/api/v0/ls`, a.auth))).files.length, 0)
+  })
+
+  test('names: 255 characters are fine, longer ones are refused', async () => {
+    const a = await s.account()
+    const ok = await post(`${s.url}/api/v0/put`, a.auth, form([{ name: 'é'.repeat(255), data: 'x' }]))
+    assert.equal(ok.status, 200)
+    assert.equal((await json(ok)).files[0].name, 'é'.repeat(255))
+    const long = await post(`${s.url}/api/v0/put`, a.auth, form([{ name: 'a'.repeat(256), data: 'x' }]))
+    assert.equal(long.status, 400)
+    assert.match((await json(long)).error, /longer than 255/)
+  })
+
   test('concurrent puts from one account all land, and usage adds up', async () => {
     const a = await s.account()
     const files = Array.from({ length: 20 }, (_, i) => randomBytes(10_000 + i))
