@@ -23,6 +23,7 @@ import { Accounts, MAX_KEYS_PER_ACCOUNT, type Account } from '../../src/core/acc
 import { ContentStore } from '../../src/core/content/content-store.js'
 import { Drive, type Entry } from '../../src/core/drive.js'
 import { CairnError } from '../../src/core/errors.js'
+import { fsck } from '../../src/core/fsck.js'
 import { collectGarbage } from '../../src/core/gc.js'
 import { fakeZelid } from '../helpers/server.js'
 import { serviceOrSkip } from '../helpers/services.js'
@@ -205,7 +206,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         for (let i = 0; i < 2; i++) {
           const again = await database.open()
           const applied = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute() as Array<{ name: string }>
-          assert.deepEqual(applied.map(r => r.name), ['0001_core'], 'each migration is recorded once')
+          assert.deepEqual(applied.map(r => r.name), ['0001_core', '0002_account_used_bytes'], 'each migration is recorded once')
           const back = await new Accounts(again.db, loadConfig({ CAIRN_DATA_DIR: database.location.dataDir })).get(a.id)
           assert.equal(back.email, 'someone@example.org')
           await again.close()
@@ -223,7 +224,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '')
         const s = await database.open()
         const applied = await s.db.selectFrom('kysely_migration' as any).select('name' as any).execute()
-        assert.equal(applied.length, 1)
+        assert.equal(applied.length, 2)
         await s.close()
       } finally {
         await database.destroy()
@@ -240,6 +241,59 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         } finally {
           await database.destroy()
         }
+      }
+    })
+
+    test('migrations: 0002 backfills the usage counters of a database made before it', async () => {
+      const database = await factory.fresh()
+      const blobDir = await mkdtemp(join(tmpdir(), 'cairn-meta-blobs-'))
+      const blobs = await new FsBlobStore(blobDir).init()
+      const config = loadConfig({ CAIRN_DATA_DIR: database.location.dataDir })
+      const driveOver = (st: MetadataStore): Drive => new Drive(st.db, new ContentStore(st.db, blobs), { thumbnailMaxSourceBytes: config.thumbnailMaxSourceBytes, thumbnailSize: config.thumbnailSize })
+      try {
+        // entries written by the drive: duplicates within an account, in two spaces and a
+        // folder, content shared with another account, an account with nothing
+        const first = await database.open()
+        const accounts = new Accounts(first.db, config)
+        const drive = driveOver(first)
+        const [a, b, c] = [await accounts.create({}), await accounts.create({}), await accounts.create({})]
+        const x = randomBytes(300_000)
+        const y = randomBytes(7000)
+        const put = async (account: Account, space: string, files: Array<{ name: string, data: Uint8Array }>, folderPath?: string): Promise<void> => {
+          async function * sources (): AsyncIterable<{ filename: string, mimetype: string, content: AsyncIterable<Uint8Array> }> {
+            for (const f of files) yield { filename: f.name, mimetype: 'application/octet-stream', content: once(f.data) }
+          }
+          await drive.putFiles(account, space, sources(), { profile: 'unixfs-v0-2015', folderPath, budget: await drive.budgetFor(account) })
+        }
+        await put(a, SPACE, [{ name: 'x1', data: x }, { name: 'x2', data: x }])
+        await put(a, 'other', [{ name: 'x3', data: x }, { name: 'y', data: y }], 'deep/er')
+        await put(b, SPACE, [{ name: 'x', data: x }])
+        const expected = new Map([[a.id, x.length + y.length], [b.id, x.length], [c.id, 0]])
+
+        // back to the database as it was before 0002: the column and the record of the migration go
+        await first.db.schema.alterTable('accounts').dropColumn('used_bytes').execute()
+        await first.db.deleteFrom('kysely_migration' as any).where('name' as any, '=', '0002_account_used_bytes').execute()
+        const row = await first.db.selectFrom('accounts').selectAll().where('id', '=', a.id).executeTakeFirstOrThrow()
+        assert.ok(!('used_bytes' in row), 'the column is gone')
+        await first.close()
+
+        const again = await database.open()
+        try {
+          const applied = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute() as Array<{ name: string }>
+          assert.deepEqual(applied.map(r => r.name), ['0001_core', '0002_account_used_bytes'])
+          const d = driveOver(again)
+          for (const [id, bytes] of expected) {
+            assert.equal(await d.usage(id), bytes, 'the backfilled counter')
+            assert.equal(await d.recomputeUsage(id), bytes, 'the entries agree')
+          }
+          assert.deepEqual((await fsck({ db: again.db, blobs })).problems, [])
+        } finally {
+          await again.close()
+        }
+      } finally {
+        await blobs.close()
+        await rm(blobDir, { recursive: true, force: true })
+        await database.destroy()
       }
     })
 
@@ -441,6 +495,165 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
       })
     })
 
+    /** The counter and the recomputation from entries both say `expected`. */
+    async function expectUsage (w: World, account: Account, expected: number, label: string): Promise<void> {
+      assert.equal(await w.drive.recomputeUsage(account.id), expected, `${label}: recomputed from entries`)
+      assert.equal(await w.drive.usage(account.id), expected, `${label}: the counter`)
+    }
+
+    async function putIn (w: World, account: Account, space: string, files: Array<{ name: string, data: Uint8Array }>, opts: { folderPath?: string, budget?: number } = {}): Promise<Entry[]> {
+      async function * sources (): AsyncIterable<{ filename: string, mimetype: string, content: AsyncIterable<Uint8Array> }> {
+        for (const f of files) yield { filename: f.name, mimetype: 'application/octet-stream', content: once(f.data) }
+      }
+      const budget = opts.budget === undefined ? await w.drive.budgetFor(account) : { remaining: opts.budget, maxFileBytes: opts.budget, seen: 0 }
+      return await w.drive.putFiles(account, space, sources(), { profile: 'unixfs-v0-2015', folderPath: opts.folderPath, budget })
+    }
+
+    test('usage counter: equals the recomputation through new and duplicate CIDs, spaces, folders and rm', async () => {
+      await withWorld(async (w) => {
+        const a = await w.account()
+        const b = await w.account()
+        const x = randomBytes(5000)
+        const y = randomBytes(7000)
+        const z = randomBytes(300_000) // a multi-block DAG
+        await expectUsage(w, a, 0, 'a new account')
+
+        const [x1] = await w.put(a, [{ name: 'x1', data: x }, { name: 'x2', data: x }])
+        await expectUsage(w, a, x.length, 'one put naming one CID twice')
+        await w.put(a, [{ name: 'x3', data: x }, { name: 'y', data: y }])
+        await expectUsage(w, a, x.length + y.length, 'a known CID and a new one')
+        await putIn(w, a, 'other', [{ name: 'z', data: z }, { name: 'x4', data: x }], { folderPath: 'a/b' })
+        await expectUsage(w, a, x.length + y.length + z.length, 'another space, in folders (which count nothing)')
+        await w.put(b, [{ name: 'x', data: x }])
+        await expectUsage(w, b, x.length, 'the same bytes in another account count for it too')
+        await expectUsage(w, a, x.length + y.length + z.length, 'and nothing changes for the first')
+
+        // a directory entry counts its size once too
+        async function * tree (): AsyncIterable<{ filename: string, mimetype: string, content: AsyncIterable<Uint8Array> }> {
+          yield { filename: 'd/one', mimetype: 'application/octet-stream', content: once(y) }
+          yield { filename: 'd/two', mimetype: 'application/octet-stream', content: once(x) }
+        }
+        const dir1 = await w.drive.putFolder(b, SPACE, tree(), { name: 'd', profile: 'unixfs-v0-2015', budget: await w.drive.budgetFor(b) })
+        const dir2 = await w.drive.putFolder(b, SPACE, tree(), { name: 'd again', profile: 'unixfs-v0-2015', budget: await w.drive.budgetFor(b) })
+        assert.equal(dir2.entry.cid, dir1.entry.cid)
+        assert.ok(dir1.entry.size > 0)
+        await expectUsage(w, b, x.length + dir1.entry.size, 'a folder uploaded twice')
+
+        // rm in one space: x is still named in the other space, so it still counts
+        assert.equal(await w.remove(a, x1.cid as string), 3)
+        await expectUsage(w, a, x.length + y.length + z.length, 'rm of a CID the account still names elsewhere')
+        assert.equal(await w.drive.removeByCid(a.id, 'other', CID.parse(x1.cid as string)), 1)
+        await expectUsage(w, a, y.length + z.length, 'rm of its last entry')
+        await assert.rejects(w.remove(a, x1.cid as string), code('not_found'))
+        await expectUsage(w, a, y.length + z.length, 'a failed rm')
+        await expectUsage(w, b, x.length + dir1.entry.size, 'the other account keeps paying for x')
+        assert.equal(await w.remove(b, dir1.entry.cid as string), 2)
+        await expectUsage(w, b, x.length, 'rm of both directory entries')
+
+        // the CID v1 form of a v0 file names the same entries for rm
+        const [again] = await w.put(a, [{ name: 'x5', data: x }])
+        await expectUsage(w, a, x.length + y.length + z.length, 'x stored again after its rm')
+        assert.equal(await w.remove(a, CID.parse(again.cid as string).toV1().toString()), 1)
+        await expectUsage(w, a, y.length + z.length, 'rm by the v1 form')
+
+        assert.deepEqual((await fsck({ db: w.store.db, blobs: w.blobs })).problems, [])
+      })
+    })
+
+    test('usage counter: a commit over capacity rolls back, counter included', async () => {
+      await withWorld(async (w) => {
+        const a = await w.account({ capacityBytes: 10_000 })
+        const x = randomBytes(6000)
+        await w.put(a, [{ name: 'x', data: x }])
+        // a budget larger than the capacity: the quota check inside the commit has to catch it
+        await assert.rejects(putIn(w, a, SPACE, [{ name: 'y', data: randomBytes(6000) }], { budget: 1e9 }), code('quota_exceeded'))
+        await expectUsage(w, a, x.length, 'after the refused commit')
+        // a duplicate of what it already has adds nothing and is accepted
+        await putIn(w, a, SPACE, [{ name: 'x again', data: x }, { name: 'x once more', data: x }], { budget: 1e9 })
+        await expectUsage(w, a, x.length, 'duplicates at full capacity')
+        assert.equal(await w.drive.fileCount(a.id), 3)
+      })
+    })
+
+    test('usage counter: concurrent puts and removals of two accounts sharing content stay exact', async () => {
+      await withWorld(async (w) => {
+        const a = await w.account()
+        const b = await w.account()
+        const pool = Array.from({ length: 4 }, (_, i) => randomBytes(3000 + 1000 * i))
+        const cids: string[] = []
+        for (const data of pool) cids.push((await w.put(a, [{ name: 'seed', data }]))[0].cid as string)
+        const ops: Array<Promise<unknown>> = []
+        for (let i = 0; i < 24; i++) {
+          const who = i % 2 === 0 ? a : b
+          const p = pool[i % pool.length]
+          const q = pool[(i + 1) % pool.length]
+          if (i % 6 === 5) {
+            ops.push(w.remove(who, cids[i % pool.length]).catch(err => { code('not_found')(err) }))
+          } else if (who === a) {
+            // several files of one request, two of them naming one CID, one new
+            ops.push(w.put(a, [{ name: `p${i}`, data: p }, { name: `q${i}`, data: q }, { name: `p${i}-again`, data: p }, { name: `n${i}`, data: randomBytes(100 + i) }]))
+          } else {
+            // one CID per request from the other account (content shared with a)
+            ops.push(putIn(w, b, i % 4 === 1 ? SPACE : 'other', [{ name: `p${i}`, data: p }]))
+          }
+        }
+        const results = await Promise.allSettled(ops)
+        for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '')
+        for (const acc of [a, b]) {
+          const recomputed = await w.drive.recomputeUsage(acc.id)
+          assert.ok(recomputed > 0)
+          assert.equal(await w.drive.usage(acc.id), recomputed, 'the counter after concurrent commits')
+        }
+        assert.deepEqual((await fsck({ db: w.store.db, blobs: w.blobs })).problems, [])
+      })
+    })
+
+    test('usage counter: rm of a CID racing a put of it into another space stays exact', async () => {
+      // the put sees the old entry and adds nothing; the rm must then see the new one and
+      // subtract nothing. Both hold the account's row lock, so they cannot interleave.
+      await withWorld(async (w) => {
+        const a = await w.account()
+        const x = randomBytes(3000)
+        const [e] = await w.put(a, [{ name: 'x', data: x }])
+        const cid = e.cid as string
+        for (let round = 0; round < 24; round++) {
+          const [there, other] = round % 2 === 0 ? [SPACE, 'other'] : ['other', SPACE]
+          // the put imports and syncs its pack before it commits: start the rm at different
+          // moments of that, so the two transactions overlap in most rounds
+          await Promise.all([
+            putIn(w, a, other, [{ name: `x${round}`, data: x }]),
+            sleep(round % 8).then(async () => await w.drive.removeByCid(a.id, there, CID.parse(cid)))
+          ])
+          await expectUsage(w, a, x.length, `round ${round}`)
+        }
+      })
+    })
+
+    test('fsck: reports an account whose usage counter disagrees with its entries; only repairUsage changes it', async () => {
+      await withWorld(async (w) => {
+        const a = await w.account()
+        const b = await w.account()
+        const x = randomBytes(4000)
+        await w.put(a, [{ name: 'x', data: x }])
+        let report = await fsck({ db: w.store.db, blobs: w.blobs })
+        assert.equal(report.accounts, 2)
+        assert.deepEqual(report.problems, [])
+
+        await w.store.db.updateTable('accounts').set({ used_bytes: 1 }).where('id', '=', a.id).execute()
+        await w.store.db.updateTable('accounts').set({ used_bytes: 5 }).where('id', '=', b.id).execute()
+        report = await fsck({ db: w.store.db, blobs: w.blobs })
+        assert.deepEqual(report.problems.map(p => [p.problem, p.account]).sort(), [['usage_mismatch', a.id], ['usage_mismatch', b.id]].sort())
+        assert.match(report.problems.find(p => p.account === a.id)?.detail ?? '', new RegExp(`counter says 1 bytes, entries say ${x.length}`))
+        assert.equal(await w.drive.usage(a.id), 1, 'fsck reports and changes nothing')
+
+        assert.deepEqual(await w.drive.repairUsage(a.id), { before: 1, after: x.length })
+        assert.deepEqual(await w.drive.repairUsage(b.id), { before: 5, after: 0 })
+        assert.deepEqual(await w.drive.repairUsage(b.id), { before: 0, after: 0 })
+        await expectUsage(w, a, x.length, 'after the repair')
+        assert.deepEqual((await fsck({ db: w.store.db, blobs: w.blobs })).problems, [])
+      })
+    })
+
     test('gc: removed content is freed only when no account references it', async () => {
       await withWorld(async (w) => {
         const a = await w.account()
@@ -568,7 +781,13 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         assert.strictEqual(b.offset, huge + 3)
         const listed = await w.drive.list(a.id, SPACE, { folderId: '', offset: 0, limit: 10, includeFolders: false })
         assert.strictEqual(listed.entries[0].size, huge)
-        assert.strictEqual(await w.drive.usage(a.id), huge, 'usage sums sizes above 2^32 exactly')
+        assert.strictEqual(await w.drive.recomputeUsage(a.id), huge, 'the recomputation sums sizes above 2^32 exactly')
+        // the rows were changed behind the drive's back: its counter is repaired to match
+        assert.deepEqual(await w.drive.repairUsage(a.id), { before: 100, after: huge })
+        assert.strictEqual(await w.drive.usage(a.id), huge, 'the counter holds sizes above 2^32 exactly')
+        await w.put(a, [{ name: 'more.bin', data: randomBytes(100) }])
+        assert.strictEqual(await w.drive.usage(a.id), huge + 100, 'and adds to them exactly')
+        assert.strictEqual(await w.drive.recomputeUsage(a.id), huge + 100)
       })
     })
   })
