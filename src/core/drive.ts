@@ -184,8 +184,10 @@ export class Drive {
       // take the account's row lock first: commits of one account then run one at a time,
       // so each quota check sees the others' entries (PostgreSQL runs them side by side)
       await lockAccount(trx, account.id)
-      outcomes.length = 0
-      for (const r of imports) outcomes.push((await this.content.record(trx, r)).duplicate)
+      // record in one order, by root CID, whatever the order of the request: commits that
+      // share content then take its rows' locks in the same order and cannot deadlock
+      outcomes.length = imports.length
+      for (const i of recordOrder(imports)) outcomes[i] = (await this.content.record(trx, imports[i])).duplicate
       const e = await write(trx) // adds the entries and their usage (insertEntries)
       if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
       return e
@@ -365,6 +367,12 @@ export class Drive {
   }
 }
 
+/** Indexes of `imports` sorted by root CID (stable: the first of equal roots is recorded first). */
+function recordOrder (imports: IngestResult[]): number[] {
+  const keys = imports.map(r => r.root.cid.toString())
+  return keys.map((_, i) => i).sort((x, y) => keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : x - y)
+}
+
 /**
  * Take the account's row lock for the rest of the transaction. Every transaction that changes
  * an account's entries takes it first, so they run one at a time per account (PostgreSQL
@@ -447,7 +455,8 @@ export async function usageMismatches (db: Db): Promise<{ accounts: number, mism
 /** Mark content whose last reference went away; the collector frees it after the grace period. */
 export async function releaseIfUnreferenced (trx: Trx, cids: string[]): Promise<void> {
   const now = Date.now()
-  for (const cid of cids) {
+  // in CID order, as commits revive content: the same rows' locks in the same order
+  for (const cid of [...cids].sort()) {
     const ref = await trx.selectFrom('entries').select('id')
       .where(eb => eb.or([eb('cid', '=', cid), eb('thumbnail_cid', '=', cid)])).executeTakeFirst()
     if (ref === undefined) {

@@ -629,6 +629,30 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
       })
     })
 
+    test('concurrent multi-file puts of two accounts naming the same CIDs in opposite orders all land', async () => {
+      // PostgreSQL: each commit locks the contents rows it revives; taken in request order,
+      // [x, y] and [y, x] from two accounts deadlocked (40P01) and the put failed
+      await withWorld(async (w) => {
+        const a = await w.account()
+        const b = await w.account()
+        const x = randomBytes(3000)
+        const y = randomBytes(4000)
+        await w.put(a, [{ name: 'x', data: x }, { name: 'y', data: y }])
+        for (let round = 0; round < 12; round++) {
+          const results = await Promise.allSettled([
+            w.put(a, [{ name: 'x', data: x }, { name: 'y', data: y }]),
+            w.put(b, [{ name: 'y', data: y }, { name: 'x', data: x }]),
+            w.put(a, [{ name: 'y', data: y }, { name: 'x', data: x }]),
+            w.put(b, [{ name: 'x', data: x }, { name: 'y', data: y }])
+          ])
+          for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? `round ${round}: ${String(r.reason)}` : '')
+        }
+        await expectUsage(w, a, x.length + y.length, 'a')
+        await expectUsage(w, b, x.length + y.length, 'b')
+        assert.equal(await w.count('contents'), 2)
+      })
+    })
+
     test('fsck: reports an account whose usage counter disagrees with its entries; only repairUsage changes it', async () => {
       await withWorld(async (w) => {
         const a = await w.account()
