@@ -28,7 +28,7 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 1000 },
     // unknown fields are refused where a schema says additionalProperties: false, not dropped
-    ajv: { customOptions: { removeAdditional: false } }
+    ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } }
   })
   metrics.watchStore(core.metadata.db)
 
