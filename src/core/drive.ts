@@ -379,7 +379,9 @@ function recordOrder (imports: IngestResult[]): number[] {
  * would otherwise run them side by side) and the usage counter stays exact.
  */
 async function lockAccount (trx: Trx, accountId: string): Promise<void> {
-  await trx.updateTable('accounts').set({ id: accountId }).where('id', '=', accountId).execute()
+  // not SET id = id: with foreign keys on, SQLite treats any write to a parent key as a key
+  // change and checks every row referencing the account (all its entries) on each commit
+  await trx.updateTable('accounts').set(eb => ({ used_bytes: eb.ref('used_bytes') })).where('id', '=', accountId).execute()
 }
 
 /** Per CID, the largest size among the account's entries that name it (indexed by entries_account_cid). */
