@@ -158,8 +158,9 @@ export class Accounts {
       else await this.db.transaction().execute(async trx => { await run(trx as unknown as Db) })
     }
     await inTransaction(async trx => {
-      // lock the account row so concurrent creations count one after another
-      await trx.updateTable('accounts').set({ id: accountId }).where('id', '=', accountId).execute()
+      // lock the account row so concurrent creations count one after another (a no-op write
+      // of a non-key column: writing the key would make SQLite check every referencing row)
+      await trx.updateTable('accounts').set(eb => ({ used_bytes: eb.ref('used_bytes') })).where('id', '=', accountId).execute()
       const live = await trx.selectFrom('api_keys').select(eb => eb.fn.countAll<number>().as('n'))
         .where('account_id', '=', accountId).where('revoked_at', 'is', null)
         .where(eb => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', info.createdAt)]))
