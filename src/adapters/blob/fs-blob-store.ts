@@ -39,6 +39,15 @@ export class FsBlobStore implements BlobStore {
     return this
   }
 
+  /** shard directories known to exist: one mkdir per shard per process, not one per pack */
+  private readonly shards = new Set<string>()
+
+  private async ensureShard (shard: string): Promise<void> {
+    if (this.shards.has(shard)) return
+    await mkdir(join(this.packsDir, shard), { recursive: true })
+    this.shards.add(shard)
+  }
+
   private pathOf (key: string): string {
     checkKey(key)
     return join(this.packsDir, key.slice(0, 2), key)
@@ -87,7 +96,7 @@ export class FsBlobStore implements BlobStore {
           if (flushing !== undefined) await flushing
           await fh.datasync()
           await fh.close()
-          await mkdir(join(this.packsDir, key.slice(0, 2)), { recursive: true })
+          await this.ensureShard(key.slice(0, 2))
           await rename(tmp, final)
           await syncDir(join(this.packsDir, key.slice(0, 2)))
         } catch (err) {
