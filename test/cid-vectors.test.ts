@@ -6,26 +6,15 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serviceOrSkip } from './helpers/services.js'
+import { deterministicBytes } from './helpers/data.js'
 import { startServer, type TestServer } from './helpers/server.js'
 import { form, json, post } from './helpers/http.js'
 
 const CHUNK = 256 * 1024
-
-/** deterministic bytes (a SHA-256 counter stream), so failures reproduce */
-function bytes (n: number, seed: string): Buffer {
-  const out = Buffer.alloc(n)
-  let off = 0
-  for (let i = 0; off < n; i++) {
-    const block = createHash('sha256').update(`${seed}:${i}`).digest()
-    off += block.copy(out, off)
-  }
-  return out
-}
 
 const tool = serviceOrSkip('CAIRN_TEST_IPFS_CID', 'ipfs_cid (independent CID oracle)')
 
@@ -55,7 +44,7 @@ describe('CIDv0 matches an independent implementation of ipfs add', { skip: tool
   ]
   for (const [name, size] of cases) {
     test(`${name} (${size} bytes)`, async () => {
-      const data = bytes(size, name)
+      const data = deterministicBytes(size, name)
       const file = join(dir, `f-${size}`)
       await writeFile(file, data)
       // it prints {"CIDv0": ..., "CIDv1": ...} (v1: the same dag-pb DAG, spelled as CIDv1)

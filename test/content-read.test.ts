@@ -4,7 +4,6 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,13 +12,7 @@ import { FsBlobStore } from '../src/adapters/blob/fs-blob-store.js'
 import { openMetadataStore, type MetadataStore } from '../src/adapters/metadata/open.js'
 import { ContentStore } from '../src/core/content/content-store.js'
 import type { ImportProfile } from '../src/core/content/profiles.js'
-
-function bytes (n: number, seed: string): Buffer {
-  const out = Buffer.alloc(n)
-  let off = 0
-  for (let i = 0; off < n; i++) off += createHash('sha256').update(`${seed}:${i}`).digest().copy(out, off)
-  return out
-}
+import { deterministicBytes } from './helpers/data.js'
 
 async function collect (it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = []
@@ -51,7 +44,7 @@ describe('reading files from packs', () => {
   ]
   for (const [profile, size] of cases) {
     test(`${profile}, ${size} bytes: whole file and ranges`, async () => {
-      const data = bytes(size, `${profile}-${size}`)
+      const data = deterministicBytes(size, `${profile}-${size}`)
       const r = await content.import([{ content: [data] }], { profile, wrapWithDirectory: false })
       await meta.db.transaction().execute(async trx => { await content.record(trx, r) })
       const cid = r.root.cid

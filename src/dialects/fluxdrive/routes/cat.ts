@@ -5,7 +5,7 @@ import { requireHash } from '../args.js'
 import { CairnError } from '../../../core/errors.js'
 import { contentDisposition, sendFile } from '../../../http/responses.js'
 import { countingOut } from '../../../http/metrics.js'
-import { abortSignalOf } from './put.js'
+import { abortSignalOf } from '../../../http/abort-signal.js'
 import { errorResponses, hashQuery } from './schemas.js'
 
 export function catRoutes (app: FastifyInstance, { core, metrics }: FluxdriveDeps): void {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { type FluxdriveDeps, DRIVE_SPACE, principalOf } from '../context.js'
-import { profileFrom, stringArg } from '../args.js'
-import { openMultipart } from '../../../http/multipart.js'
+import { openUpload } from '../upload.js'
+import { abortSignalOf } from '../../../http/abort-signal.js'
 import { errorResponses, fileInfo } from './schemas.js'
 
 export function putRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
@@ -25,9 +25,7 @@ export function putRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
     }
   }, async (req) => {
     const { account } = principalOf(req)
-    const upload = await openMultipart(req, ['path', 'profile', 'cid-version'])
-    const field = (n: string): string | undefined => upload.fields[n] ?? stringArg(req, n)
-    const profile = profileFrom({ profile: field('profile'), 'cid-version': field('cid-version') })
+    const { upload, field, profile } = await openUpload(req, [])
     const entries = await core.drive.putFiles(account, DRIVE_SPACE, upload.files, {
       folderPath: field('path'),
       profile,
@@ -38,11 +36,4 @@ export function putRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
     // `files` is the documented answer; the first file also at the top level, as newer clients read it
     return { status: 'success', files, ...files[0] }
   })
-}
-
-/** An AbortSignal that fires when the client goes away mid-request. */
-export function abortSignalOf (req: { raw: NodeJS.EventEmitter & { complete?: boolean } }): AbortSignal {
-  const ac = new AbortController()
-  req.raw.once('close', () => { if (req.raw.complete !== true) ac.abort(new Error('client closed the request')) })
-  return ac.signal
 }

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { type FluxdriveDeps, DRIVE_SPACE, principalOf } from '../context.js'
-import { profileFrom, stringArg } from '../args.js'
-import { openMultipart } from '../../../http/multipart.js'
+import { openUpload } from '../upload.js'
+import { abortSignalOf } from '../../../http/abort-signal.js'
 import { fileName } from '../../../core/paths.js'
-import { abortSignalOf } from './put.js'
 import { errorResponses } from './schemas.js'
 
 export function putfolderRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
@@ -31,9 +30,7 @@ export function putfolderRoute (app: FastifyInstance, { core }: FluxdriveDeps): 
     }
   }, async (req) => {
     const { account } = principalOf(req)
-    const upload = await openMultipart(req, ['path', 'profile', 'cid-version', 'name'])
-    const field = (n: string): string | undefined => upload.fields[n] ?? stringArg(req, n)
-    const profile = profileFrom({ profile: field('profile'), 'cid-version': field('cid-version') })
+    const { upload, field, profile } = await openUpload(req, ['name'])
     const folderPath = field('path')
     const { entry, members } = await core.drive.putFolder(account, DRIVE_SPACE, upload.files, {
       name: fileName(field('name'), 'folder'),

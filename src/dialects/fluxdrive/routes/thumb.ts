@@ -4,7 +4,7 @@ import { requireHash } from '../args.js'
 import { CairnError } from '../../../core/errors.js'
 import { parseCid } from '../../../core/content/cids.js'
 import { sendFile } from '../../../http/responses.js'
-import { abortSignalOf } from './put.js'
+import { abortSignalOf } from '../../../http/abort-signal.js'
 import { errorResponses, hashQuery } from './schemas.js'
 
 export function thumbRoute (app: FastifyInstance, { core, metrics }: FluxdriveDeps): void {
