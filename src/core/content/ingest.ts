@@ -9,6 +9,11 @@ import type { BlobStore } from '../ports/blob-store.js'
 import { encodeBlockFrameHead, encodeCarHeader } from './car-frame.js'
 import { mhKey } from './hex.js'
 import { placeholderRoot, type ImportProfile } from './profiles.js'
+import { ChunkBuffers, fastLeafOptions } from './leaf-import.js'
+import { offThreadSha256 } from './sha256-pool.js'
+
+/** chunk buffers reused across imports (their blockstore below never keeps the bytes it is given) */
+const chunkBuffers = new ChunkBuffers()
 
 export interface BlockRecord {
   mh: string
@@ -52,6 +57,8 @@ export async function ingest (
   const sink = await blobs.createPack(header.byteLength)
   const blocks = new Map<string, BlockRecord>()
 
+  // `put` resolves once the bytes are written to the pack and keeps no reference to them:
+  // leaf-import.ts reuses a block's buffer as soon as its put resolves
   const blockstore = {
     put: async (cid: CID, bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> => {
       opts.signal?.throwIfAborted()
@@ -73,7 +80,10 @@ export async function ingest (
       wrapWithDirectory: opts.wrapWithDirectory,
       // candidates may be parts of one request body: each must be read to its end before
       // the next exists, so files are imported one after another (blocks still in parallel)
-      fileImportConcurrency: 1
+      fileImportConcurrency: 1,
+      // leaves are chunked, framed and hashed by leaf-import.ts (hashing off the main thread,
+      // chunk buffers reused: see there); the importer builds the rest of the DAG as usual
+      ...fastLeafOptions(opts.profile, offThreadSha256(), chunkBuffers)
     })) {
       const type = entry.unixfs?.type
       const isDir = type === 'directory' || type === 'hamt-sharded-directory'
