@@ -40,7 +40,18 @@ export function parseRange (header: string | undefined, size: number): { start: 
   return { start, end }
 }
 
-export function sendFile (req: FastifyRequest, reply: FastifyReply, file: Extract<Opened, { kind: 'file' }>, metrics: Metrics, disposition: 'inline' | 'attachment'): FastifyReply {
+/** small bodies are read whole and sent as one buffer: cheaper than a stream, and a read error still gets a proper error answer */
+const SEND_WHOLE_BELOW = 256 * 1024
+
+async function sendWhole (reply: FastifyReply, chunks: AsyncIterable<Uint8Array>, metrics: Metrics): Promise<FastifyReply> {
+  const parts: Uint8Array[] = []
+  for await (const c of chunks) parts.push(c)
+  const body = Buffer.concat(parts)
+  metrics.bytesOut.inc(body.byteLength)
+  return await reply.send(body)
+}
+
+export async function sendFile (req: FastifyRequest, reply: FastifyReply, file: Extract<Opened, { kind: 'file' }>, metrics: Metrics, disposition: 'inline' | 'attachment'): Promise<FastifyReply> {
   const range = parseRange(req.headers.range, file.size)
   if (range === 'invalid') {
     reply.header('content-range', `bytes */${file.size}`)
@@ -61,5 +72,7 @@ export function sendFile (req: FastifyRequest, reply: FastifyReply, file: Extrac
     reply.header('content-length', file.size)
   }
   if (req.method === 'HEAD') return reply.send()
+  const length = range === undefined ? file.size : range.end - range.start
+  if (length <= SEND_WHOLE_BELOW) return sendWhole(reply, file.read(range), metrics)
   return reply.send(Readable.from(countingOut(file.read(range), metrics), { objectMode: false, highWaterMark: 1 }))
 }

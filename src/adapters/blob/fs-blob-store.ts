@@ -14,7 +14,7 @@ import { CairnError } from '../../core/errors.js'
 import type { BlobInfo, BlobStore, PackSink } from '../../core/ports/blob-store.js'
 
 const FLUSH_EVERY = 64 * 1024 * 1024
-const MAX_OPEN_READERS = 64
+const MAX_OPEN_READERS = 512
 const KEY_RE = /^[a-z0-9]{8,64}$/
 
 function checkKey (key: string): void {

@@ -29,7 +29,8 @@ export interface RecordOutcome {
   duplicate: boolean
 }
 
-const PACK_INDEX_CACHE = 16
+const PACK_INDEX_CACHE = 4096
+const PACK_INDEX_BLOCKS = 200_000
 const PACK_OF_CACHE = 10_000
 const INSERT_BATCH = 500
 
@@ -37,6 +38,8 @@ export interface ReadableBlocks { get: (cid: CID) => AsyncGenerator<Uint8Array> 
 
 export class ContentStore {
   private readonly packIndexes = new Map<string, Promise<PackIndex>>()
+  private readonly indexSizes = new Map<string, number>()
+  private indexedBlocks = 0
   private readonly packOf = new Map<string, { id: string, key: string }>()
 
   constructor (readonly db: Db, readonly blobs: BlobStore) {}
@@ -117,24 +120,43 @@ export class ContentStore {
 
   private async packIndex (packId: string, key: string): Promise<PackIndex> {
     let p = this.packIndexes.get(packId)
-    if (p === undefined) {
-      p = (async () => {
-        const rows = await this.db.selectFrom('blocks').select(['mh', 'offset', 'length'])
-          .where('pack_id', '=', packId).execute()
-        return { key, blocks: new Map(rows.map(r => [r.mh, { offset: r.offset, length: r.length }])) }
-      })()
+    if (p !== undefined) {
+      // most recently used last
+      this.packIndexes.delete(packId)
       this.packIndexes.set(packId, p)
-      p.catch(() => this.packIndexes.delete(packId))
-      if (this.packIndexes.size > PACK_INDEX_CACHE) {
-        this.packIndexes.delete(this.packIndexes.keys().next().value as string)
-      }
+      return await p
     }
+    p = (async () => {
+      const rows = await this.db.selectFrom('blocks').select(['mh', 'offset', 'length'])
+        .where('pack_id', '=', packId).execute()
+      return { key, blocks: new Map(rows.map(r => [r.mh, { offset: r.offset, length: r.length }])) }
+    })()
+    this.packIndexes.set(packId, p)
+    p.then(index => {
+      if (this.packIndexes.get(packId) !== p) return
+      this.indexSizes.set(packId, index.blocks.size)
+      this.indexedBlocks += index.blocks.size
+      this.trimIndexes()
+    }, () => { this.dropIndex(packId) })
     return await p
+  }
+
+  /** Keep the cache within PACK_INDEX_CACHE packs and PACK_INDEX_BLOCKS block entries (many small packs, or a few huge ones). */
+  private trimIndexes (): void {
+    while (this.packIndexes.size > 1 && (this.packIndexes.size > PACK_INDEX_CACHE || this.indexedBlocks > PACK_INDEX_BLOCKS)) {
+      this.dropIndex(this.packIndexes.keys().next().value as string)
+    }
+  }
+
+  private dropIndex (packId: string): void {
+    this.packIndexes.delete(packId)
+    this.indexedBlocks -= this.indexSizes.get(packId) ?? 0
+    this.indexSizes.delete(packId)
   }
 
   /** Forget cached indexes (after the collector deleted packs). */
   forgetPack (packId: string): void {
-    this.packIndexes.delete(packId)
+    this.dropIndex(packId)
     for (const [k, v] of this.packOf) if (v.id === packId) this.packOf.delete(k)
   }
 
@@ -238,6 +260,8 @@ export class ContentStore {
 
   async close (): Promise<void> {
     this.packIndexes.clear()
+    this.indexSizes.clear()
+    this.indexedBlocks = 0
     this.packOf.clear()
   }
 }
