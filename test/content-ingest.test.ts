@@ -17,6 +17,7 @@ import { importer, type ImportCandidate, type ImporterOptions } from 'ipfs-unixf
 import type { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { FsBlobStore } from '../src/adapters/blob/fs-blob-store.js'
+import type { PackSink } from '../src/core/ports/blob-store.js'
 import { ingest } from '../src/core/content/ingest.js'
 import { ChunkBuffers, fastLeafOptions, leafFraming } from '../src/core/content/leaf-import.js'
 import type { ImportProfile } from '../src/core/content/profiles.js'
@@ -156,5 +157,33 @@ describe('ingest writes the default importer\'s blocks to the pack', () => {
       check('unixfs-v1-2025', 9 * C1 + 2, 'c3'),
       check('unixfs-v1-2025', 7 * C1, 'c4')
     ])
+  })
+})
+
+describe('ingest when the pack cannot be written', () => {
+  test('a failed append fails the import, which aborts the pack (and nothing hangs)', async () => {
+    let appends = 0
+    let aborted = 0
+    const blobs = {
+      createPack: async (headerLength: number): Promise<PackSink> => {
+        let size = headerLength
+        return {
+          key: 'k',
+          get size () { return size },
+          append: async (...parts: Uint8Array[]) => {
+            if (++appends === 3) throw new Error('disk full')
+            const at = size
+            size += parts.reduce((n, p) => n + p.byteLength, 0)
+            await new Promise(resolve => setTimeout(resolve, 1))
+            return at
+          },
+          complete: async () => { throw new Error('must not complete') },
+          abort: async () => { aborted++ }
+        }
+      }
+    }
+    const data = bytes(40 * C0 + 3, 'fail')
+    await assert.rejects(ingest(blobs, [{ content: pieces(data, 64 * KiB) }], { profile: 'unixfs-v0-2015', wrapWithDirectory: false }), /disk full/)
+    assert.equal(aborted, 1)
   })
 })
