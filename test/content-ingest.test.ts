@@ -2,7 +2,8 @@
  * The leaf stage that replaces the importer's own (src/core/content/leaf-import.ts: its
  * chunker, in-place leaf framing, hashing in worker threads, reused buffers) against the
  * library's defaults: for both profiles, across chunk and tree boundaries, fed in pieces of
- * several sizes, the same root, the same entries, the same blocks in the same order. Then
+ * several sizes, the same root, the same entries, the same blocks in the same order (with the
+ * same blockWriteConcurrency, which decides where parents fall among the leaves). Then
  * ingest() itself: the pack holds exactly the default importer's blocks, leaves in file order.
  */
 import { after, before, describe, test } from 'node:test'
@@ -69,6 +70,11 @@ function sameRun (got: Run, want: Run, what: string): void {
   }
 }
 
+/** the blockWriteConcurrency fastLeafOptions sets for `profile` */
+function bwc (profile: ImportProfile): number | undefined {
+  return fastLeafOptions(profile, sha256, new ChunkBuffers()).blockWriteConcurrency
+}
+
 const SIZES: Record<ImportProfile, number[]> = {
   'unixfs-v0-2015': [0, 1, 1000, C0 - 1, C0, C0 + 1, 3 * C0 + 17, 174 * C0, 174 * C0 + 1],
   'unixfs-v1-2025': [0, 1, 1000, C1 - 1, C1, C1 + 1, 3 * C1 + 17, 5 * C1]
@@ -83,7 +89,8 @@ describe('leaf importer makes the default importer\'s DAG', () => {
     for (const size of SIZES[profile]) {
       test(`${profile}, ${size} bytes`, async () => {
         const data = bytes(size, `${profile}:${size}`)
-        const want = await run([{ content: pieces(data, 64 * KiB) }], profile, {})
+        // the default, with the same blockWriteConcurrency (it decides where parents fall among leaves)
+        const want = await run([{ content: pieces(data, 64 * KiB) }], profile, { blockWriteConcurrency: bwc(profile) })
         for (const { name, hasher } of hashers) {
           // one piece of everything, socket-sized pieces, and odd pieces that straddle chunks
           for (const piece of [Math.max(1, size), 64 * KiB, 10_007]) {
@@ -96,11 +103,20 @@ describe('leaf importer makes the default importer\'s DAG', () => {
     test(`${profile}, a folder of several files (wrapped in a directory)`, async () => {
       const files: Array<[string, number]> = [['a.txt', 5], ['empty', 0], ['dir/big.bin', 2 * C1 + 3], ['dir/sub/one-chunk', C0], ['z', 3 * C0 + 1]]
       const candidates = (): ImportCandidate[] => files.map(([path, n]) => ({ path, content: pieces(bytes(n, path), 64 * KiB) }))
-      const want = await run(candidates(), profile, { fileImportConcurrency: 1 }, true)
+      const want = await run(candidates(), profile, { fileImportConcurrency: 1, blockWriteConcurrency: bwc(profile) }, true)
       const got = await run(candidates(), profile, { fileImportConcurrency: 1, ...fastLeafOptions(profile, offThreadSha256(), new ChunkBuffers()) }, true)
       sameRun(got, want, 'folder')
     })
   }
+})
+
+describe('leaf importer write order', () => {
+  test('unixfs-v0-2015, several parents: leaves and parents interleave as with the default', async () => {
+    const data = bytes(3 * 174 * C0 + 99, 'order')
+    const want = await run([{ content: pieces(data, 64 * KiB) }], 'unixfs-v0-2015', { blockWriteConcurrency: bwc('unixfs-v0-2015') })
+    const got = await run([{ content: pieces(data, 64 * KiB) }], 'unixfs-v0-2015', fastLeafOptions('unixfs-v0-2015', offThreadSha256(), new ChunkBuffers()))
+    sameRun(got, want, 'three parents')
+  })
 })
 
 describe('leaf framing', () => {
@@ -128,7 +144,7 @@ describe('ingest writes the default importer\'s blocks to the pack', () => {
 
   async function check (profile: ImportProfile, size: number, seed: string): Promise<void> {
     const data = bytes(size, seed)
-    const want = await run([{ content: pieces(data, 64 * KiB) }], profile, {})
+    const want = await run([{ content: pieces(data, 64 * KiB) }], profile, { blockWriteConcurrency: bwc(profile) })
     const got = await ingest(blobs, [{ content: pieces(data, 65_536 - 7) }], { profile, wrapWithDirectory: false })
     assert.equal(got.root.cid.toString(), want.entries[want.entries.length - 1].cid, `${profile} ${size}: root`)
     assert.equal(got.root.size, size)

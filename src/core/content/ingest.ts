@@ -85,11 +85,9 @@ export async function ingest (
       // It must stay 1: with more, the importer asks for the next part while one is unread,
       // which http/multipart.ts refuses (it would silently empty the unread part).
       fileImportConcurrency: 1,
-      // blockWriteConcurrency stays the importer's 10: blocks hashed and written at once.
-      // 4, 10 and 32 measured alike here (CPU and MB/s within noise); each in-flight block
-      // holds a chunk buffer (256 KiB for unixfs-v0-2015, 1 MiB for unixfs-v1-2025).
       // leaves are chunked, framed and hashed by leaf-import.ts (hashing off the main thread,
-      // chunk buffers reused: see there); the importer builds the rest of the DAG as usual
+      // chunk buffers reused: see there), with blockWriteConcurrency set to 8 MiB of blocks;
+      // the importer builds the rest of the DAG as usual
       ...fastLeafOptions(opts.profile, offThreadSha256(), chunkBuffers)
     })) {
       const type = entry.unixfs?.type
