@@ -27,6 +27,8 @@ export interface Config {
   dataDir: string
   /** postgres://... to use PostgreSQL; unset for the embedded SQLite file */
   databaseUrl: string | undefined
+  /** redis://... to keep rate-limit counters (and, later, jobs) in Redis; unset for in-process */
+  redisUrl: string | undefined
   logLevel: string
   plans: Record<PlanName, PlanConfig>
   /** how long unreferenced content is kept before the collector frees it */
@@ -116,11 +118,17 @@ export function loadConfig (processEnv: Env = process.env): Config {
     throw new ConfigError('CAIRN_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)')
   }
 
+  const redisUrl = env.CAIRN_REDIS_URL === '' ? undefined : env.CAIRN_REDIS_URL
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('CAIRN_REDIS_URL must be a redis:// or rediss:// URL (leave it unset for in-process counters)')
+  }
+
   return {
     host: env.CAIRN_HOST ?? '127.0.0.1',
     port: int(env, 'CAIRN_PORT', 8080),
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
+    redisUrl,
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
     plans,
     gcGraceSeconds: int(env, 'CAIRN_GC_GRACE_SECONDS', 3600),

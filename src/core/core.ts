@@ -7,12 +7,14 @@ import type { Config } from '../config.js'
 import { FsBlobStore } from '../adapters/blob/fs-blob-store.js'
 import { openMetadataStore, type MetadataStore } from '../adapters/metadata/open.js'
 import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.js'
+import { RedisRateLimiter } from '../adapters/redis-rate-limiter.js'
 import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
 import { collectGarbage, sweepLeftovers, type GcReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
+import { checkHealth, type HealthReport } from './health.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
 
@@ -34,6 +36,8 @@ export interface Core {
   rateLimiter: RateLimiter
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
+  /** each dependency answers, or why not */
+  health: () => Promise<HealthReport>
   /** at start-up of the only server of a data dir: drop what a crash left half-written */
   recoverLeftovers: () => Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }>
   close: () => Promise<void>
@@ -41,7 +45,7 @@ export interface Core {
 
 export async function openCore (config: Config, events: Partial<CoreEvents> = {}): Promise<Core> {
   const metadata = await openMetadataStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onError: events.dbError })
-  const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init()
+  const blobs: BlobStore = await new FsBlobStore(join(config.dataDir, 'blobs')).init()
   const content = new ContentStore(metadata.db, blobs)
   const accounts = new Accounts(metadata.db, config)
   const drive = new Drive(metadata.db, content, {
@@ -49,7 +53,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     thumbnailSize: config.thumbnailSize,
     onBytesIn: events.bytesIn
   })
-  const rateLimiter = new MemoryRateLimiter()
+  const rateLimiter: RateLimiter = config.redisUrl !== undefined ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter()
   return {
     config,
     metadata,
@@ -65,6 +69,11 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
       return r
     },
     fsck: async () => await fsck({ db: metadata.db, blobs }),
+    health: async () => await checkHealth({
+      metadata: { kind: metadata.dialect, check: async () => { await metadata.db.selectFrom('meta').select('key').limit(1).execute() } },
+      blobs: { kind: 'filesystem', check: async () => { await blobs.ping?.() } },
+      rateLimits: { kind: config.redisUrl !== undefined ? 'redis' : 'in-process', check: async () => { await rateLimiter.ping?.() } }
+    }),
     recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, 0),
     close: async () => {
       await rateLimiter.close()
