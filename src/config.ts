@@ -35,6 +35,10 @@ export interface Config {
   gcGraceSeconds: number
   /** how often the server runs the collector; 0 disables the timer */
   gcIntervalSeconds: number
+  /** `cairn serve` also runs the worker's duties (GC, sweeps, jobs); false on API-only nodes */
+  serveWorker: boolean
+  /** with shared stores: leftovers of uploads that never committed are swept once this old */
+  leftoverAgeSeconds: number
   /** trust X-Forwarded-For from these proxies (Fastify trustProxy); empty for none */
   trustProxy: string[]
   /** largest image (bytes) for which a thumbnail is made at upload */
@@ -67,6 +71,14 @@ function int (env: Env, name: string, fallback: number, min = 0): number {
   const n = Number(raw)
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`)
   return n
+}
+
+function bool (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (/^(true|1|yes|on)$/i.test(raw)) return true
+  if (/^(false|0|no|off)$/i.test(raw)) return false
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
 }
 
 function size (env: Env, name: string, fallback: number): number {
@@ -133,6 +145,8 @@ export function loadConfig (processEnv: Env = process.env): Config {
     plans,
     gcGraceSeconds: int(env, 'CAIRN_GC_GRACE_SECONDS', 3600),
     gcIntervalSeconds: int(env, 'CAIRN_GC_INTERVAL_SECONDS', 600),
+    serveWorker: bool(env, 'CAIRN_SERVE_WORKER', true),
+    leftoverAgeSeconds: int(env, 'CAIRN_LEFTOVER_AGE_SECONDS', 86400, 60),
     trustProxy: (env.CAIRN_TRUST_PROXY ?? '').split(',').map(s => s.trim()).filter(Boolean),
     thumbnailMaxSourceBytes: size(env, 'CAIRN_THUMBNAIL_MAX_SOURCE', 50 * 1024 * 1024),
     thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16)

@@ -12,7 +12,7 @@ import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
-import { collectGarbage, sweepLeftovers, type GcReport } from './gc.js'
+import { collectGarbage, sweepLeftovers, type GcReport, type LeftoverReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
 import { checkHealth, type HealthReport } from './health.js'
 import type { BlobStore } from './ports/blob-store.js'
@@ -39,7 +39,9 @@ export interface Core {
   /** each dependency answers, or why not */
   health: () => Promise<HealthReport>
   /** at start-up of the only server of a data dir: drop what a crash left half-written */
-  recoverLeftovers: () => Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }>
+  recoverLeftovers: () => Promise<LeftoverReport>
+  /** drop what uploads that never committed left behind, once older than `minAgeMs` */
+  sweepLeftovers: (minAgeMs: number) => Promise<LeftoverReport>
   close: () => Promise<void>
 }
 
@@ -75,6 +77,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
       rateLimits: { kind: config.redisUrl !== undefined ? 'redis' : 'in-process', check: async () => { await rateLimiter.ping?.() } }
     }),
     recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, 0),
+    sweepLeftovers: async (minAgeMs: number) => await sweepLeftovers({ db: metadata.db, blobs }, minAgeMs),
     close: async () => {
       await rateLimiter.close()
       await content.close()
