@@ -506,7 +506,8 @@ export class S3BlobStore implements BlobStore {
    * process that died); also staged uploads (presignPut) older than the cut-off.
    */
   async sweepIncomplete (olderThanMs: number): Promise<number> {
-    const cutoff = Date.now() - olderThanMs
+    // server times may round up to the next second (Swift's listings do): 0 means everything
+    const cutoff = olderThanMs <= 0 ? Infinity : Date.now() - olderThanMs
     let removed = 0
     const handled = new Set<string>()
     for (const [, l] of [...this.live]) {
