@@ -243,6 +243,23 @@ export function blobStoreSuite (name: string, factory: BlobStoreFactory): void {
       })
     })
 
+    test('a pack copied under a given key (migrate-store) is readable by it, and a second copy replaces it', async () => {
+      await withStore(async ({ store }) => {
+        const key = randomBytes(16).toString('hex')
+        const first = await store.createPack(0, { key })
+        assert.equal(first.key, key)
+        await first.append(randomBytes(1000))
+        await first.complete(new Uint8Array(0))
+        const again = await store.createPack(0, { key })
+        const bytes = randomBytes(3000)
+        await again.append(bytes)
+        await again.complete(new Uint8Array(0))
+        assert.deepEqual(await collect(store.stream(key)), bytes)
+        assert.equal((await listedKeys(store)).get(key), 3000)
+        await assert.rejects(store.createPack(0, { key: '../escape' }))
+      })
+    })
+
     test('concurrent appends land at distinct offsets with the right bytes', async () => {
       await withStore(async ({ store }) => {
         const header = randomBytes(24)

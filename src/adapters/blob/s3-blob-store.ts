@@ -219,9 +219,9 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async createPack (headerLength: number): Promise<PackSink> {
+  async createPack (headerLength: number, opts: { key?: string } = {}): Promise<PackSink> {
     if (headerLength >= this.partSize) throw new Error(`pack header of ${headerLength} bytes does not fit in one part`)
-    const key = randomBytes(16).toString('hex')
+    const key = opts.key ?? randomBytes(16).toString('hex')
     const objectKey = this.objectKey(key)
     const { client, bucket, partSize, uploadConcurrency } = this
     const store = this

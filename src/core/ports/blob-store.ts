@@ -55,8 +55,12 @@ export interface BlobPresigner {
 export interface BlobStore {
   /** present when the store can hand out presigned URLs (see BlobPresigner) */
   readonly presigner?: BlobPresigner
-  /** start a new pack whose first `headerLength` bytes are filled in by `complete` */
-  createPack: (headerLength: number) => Promise<PackSink>
+  /**
+   * start a new pack whose first `headerLength` bytes are filled in by `complete`. Its key
+   * is new and random, unless `key` is given: copying a pack from another store under the
+   * key the metadata knows it by (cairn migrate-store); a pack already there is replaced.
+   */
+  createPack: (headerLength: number, opts?: { key?: string }) => Promise<PackSink>
   /** read exactly `length` bytes at `offset`; throws not_found when the blob is missing */
   read: (key: string, offset: number, length: number, signal?: AbortSignal) => Promise<Uint8Array>
   /** stream `[start, end)` of a blob (the whole blob by default) */
