@@ -21,6 +21,19 @@ export interface PlanConfig {
   readPerSecond: number
 }
 
+/** An S3-compatible bucket for pack blobs (instead of files in the data dir). */
+export interface S3Config {
+  /** unset: AWS S3 itself (region's endpoint) */
+  endpoint: string | undefined
+  bucket: string
+  region: string
+  /** unset (with the secret): the AWS SDK's default credential chain */
+  accessKeyId: string | undefined
+  secretAccessKey: string | undefined
+  /** http://host/bucket/key addressing (MinIO, Swift, Ceph); false: virtual-host style */
+  forcePathStyle: boolean
+}
+
 export interface Config {
   host: string
   port: number
@@ -29,6 +42,8 @@ export interface Config {
   databaseUrl: string | undefined
   /** redis://... to keep rate-limit counters (and, later, jobs) in Redis; unset for in-process */
   redisUrl: string | undefined
+  /** set (CAIRN_S3_BUCKET): packs live in this bucket; unset: files under the data dir */
+  s3: S3Config | undefined
   logLevel: string
   plans: Record<PlanName, PlanConfig>
   /** how long unreferenced content is kept before the collector frees it */
@@ -91,6 +106,32 @@ function size (env: Env, name: string, fallback: number): number {
   }
 }
 
+function s3Config (env: Env): S3Config | undefined {
+  const v = (name: string): string | undefined => env[name] === '' ? undefined : env[name]
+  const bucket = v('CAIRN_S3_BUCKET')
+  if (bucket === undefined) {
+    const stray = ['CAIRN_S3_ENDPOINT', 'CAIRN_S3_ACCESS_KEY_ID', 'CAIRN_S3_SECRET_ACCESS_KEY'].filter(n => v(n) !== undefined)
+    if (stray.length > 0) throw new ConfigError(`${stray.join(', ')} set but CAIRN_S3_BUCKET is not: set the bucket to store packs in S3`)
+    return undefined
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`CAIRN_S3_BUCKET "${bucket}" is not a valid bucket name`)
+  const endpoint = v('CAIRN_S3_ENDPOINT')
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new ConfigError('CAIRN_S3_ENDPOINT must be an http:// or https:// URL')
+  const accessKeyId = v('CAIRN_S3_ACCESS_KEY_ID')
+  const secretAccessKey = v('CAIRN_S3_SECRET_ACCESS_KEY')
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError('set both CAIRN_S3_ACCESS_KEY_ID and CAIRN_S3_SECRET_ACCESS_KEY, or neither (the AWS default credential chain)')
+  }
+  return {
+    endpoint,
+    bucket,
+    region: v('CAIRN_S3_REGION') ?? 'us-east-1',
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool(env, 'CAIRN_S3_FORCE_PATH_STYLE', false)
+  }
+}
+
 /**
  * Build the configuration from an environment. Per-plan settings are
  * CAIRN_PLAN_<PLAN>_CAPACITY, _MAX_FILE_SIZE, _PUT_PER_SECOND, _READ_PER_SECOND;
@@ -141,6 +182,7 @@ export function loadConfig (processEnv: Env = process.env): Config {
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
     redisUrl,
+    s3: s3Config(env),
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
     plans,
     gcGraceSeconds: int(env, 'CAIRN_GC_GRACE_SECONDS', 3600),

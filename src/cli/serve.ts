@@ -1,6 +1,6 @@
 /** `cairn serve`: open the core, print the URL (and on first start an admin key), serve until a signal. */
 import type { Config } from '../config.js'
-import { openCore } from '../core/core.js'
+import { describeBlobStore, openCore } from '../core/core.js'
 import { startBackgroundDuties } from '../core/background.js'
 import { buildApp } from '../http/app.js'
 import { Metrics } from '../http/metrics.js'
@@ -26,7 +26,7 @@ export async function serve (config: Config): Promise<void> {
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   // one write, so whoever reads the banner sees it whole
-  const lines = [`Cairn is listening on http://${host}:${port}`, `  data: ${config.dataDir} (${core.metadata.dialect})`]
+  const lines = [`Cairn is listening on http://${host}:${port}`, `  data: ${config.dataDir} (${core.metadata.dialect})`, `  blobs: ${describeBlobStore(config)}`]
   if (bootstrap !== undefined) {
     lines.push(`  first start: admin account ${bootstrap.account.id}`)
     lines.push(`  admin API key (shown once, store it now): ${bootstrap.key}`)

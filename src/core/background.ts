@@ -4,10 +4,11 @@
  * node does everything); in a deployment of many nodes the API nodes run with
  * CAIRN_SERVE_WORKER=false and one or more `cairn worker` processes run them instead.
  *
- * Leftovers: on the embedded store (SQLite: one host, one server) nothing is in flight at
- * start-up and `recoverLeftovers` sweeps everything then. With shared stores another node's
- * upload may be streaming right now, so only leftovers older than CAIRN_LEFTOVER_AGE_SECONDS
- * (longer than any upload takes) are swept, periodically.
+ * Leftovers: on the embedded store (SQLite and files: one host, one server) nothing is in
+ * flight at start-up and `recoverLeftovers` sweeps everything then. With shared stores
+ * (PostgreSQL, or an S3 bucket) another node's upload may be streaming right now, so only
+ * leftovers older than CAIRN_LEFTOVER_AGE_SECONDS (longer than any upload takes) are swept,
+ * periodically.
  */
 import type { Core } from './core.js'
 
@@ -42,7 +43,7 @@ export function startBackgroundDuties (core: Core, log: DutyLog): BackgroundDuti
     timers.push(t)
   }
   every(config.gcIntervalSeconds, 'gc', async () => await core.gc())
-  if (core.metadata.dialect !== 'sqlite') {
+  if (core.metadata.dialect !== 'sqlite' || config.s3 !== undefined) {
     every(Math.max(60, Math.floor(config.leftoverAgeSeconds / 4)), 'leftover sweep', async () => await core.sweepLeftovers(config.leftoverAgeSeconds * 1000))
   }
   return {
