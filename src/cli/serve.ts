@@ -1,4 +1,5 @@
 /** `cairn serve`: open the core, print the URL (and on first start an admin key), serve until a signal. */
+import { join } from 'node:path'
 import type { Config } from '../config.js'
 import { openCore } from '../core/core.js'
 import { buildApp } from '../http/app.js'
@@ -10,7 +11,9 @@ export async function serve (config: Config): Promise<void> {
   const core = await openCore(config, {
     bytesIn: n => { metrics.bytesIn.inc(n) },
     gc: r => { metrics.recordGc(r) },
-    dbError: err => { log?.warn({ err }, 'database connection lost; the pool reconnects') }
+    dbError: err => { log?.warn({ err }, 'database connection lost; the pool reconnects') },
+    mailSent: (to, receipt) => { log?.info({ to, where: receipt.where, messageId: receipt.messageId }, `mail to ${to} ${receipt.where.startsWith('smtp') ? 'sent via' : 'written to'} ${receipt.where}`) },
+    jobFailed: (err, job) => { log?.warn({ err, job: job === undefined ? undefined : { id: job.id, kind: job.kind, attempt: job.attempts, of: job.maxAttempts } }, 'job failed') }
   })
   const { app } = await buildApp(core, metrics)
   log = app.log
@@ -29,6 +32,9 @@ export async function serve (config: Config): Promise<void> {
     lines.push(`  admin API key (shown once, store it now): ${bootstrap.key}`)
   }
   process.stdout.write(lines.join('\n') + '\n')
+  if (config.smtpUrl === undefined) app.log.info(`mail (key-renewal codes) goes to ${join(config.dataDir, 'outbox')} as .eml files; set CAIRN_SMTP_URL to send it`)
+  // the worker runs jobs of every kind this process registered (tasks, mail); 0 turns it off
+  if (config.jobConcurrency > 0) core.jobs.start()
 
   let gcTimer: NodeJS.Timeout | undefined
   if (config.gcIntervalSeconds > 0) {
