@@ -7,7 +7,7 @@ import { Metrics } from '../http/metrics.js'
 
 export async function serve (config: Config): Promise<void> {
   const metrics = new Metrics()
-  let log: { warn: (o: object, msg: string) => void } | undefined
+  let log: { warn: (o: object, msg: string) => void, info: (o: object, msg: string) => void } | undefined
   const core = await openCore(config, {
     bytesIn: n => { metrics.bytesIn.inc(n) },
     gc: r => { metrics.recordGc(r) },
