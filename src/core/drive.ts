@@ -375,6 +375,14 @@ export class Drive {
     return { entries: rows.map(toEntry), total }
   }
 
+  /** The space's entries of one CID (any spelling), newest first. */
+  async entriesOf (accountId: string, spaceName: string, cid: CID): Promise<Entry[]> {
+    const spaceId = await this.space(accountId, spaceName)
+    const rows = await this.db.selectFrom('entries').selectAll().where('space_id', '=', spaceId)
+      .where('cid', 'in', cidForms(cid)).orderBy('created_at', 'desc').orderBy('id').execute()
+    return rows.map(toEntry)
+  }
+
   /**
    * Pin or unpin every entry of `cid` in the space. Unpinning releases the content when no
    * pinned entry (of any account) is left, so the collector may free it after the grace
