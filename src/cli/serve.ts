@@ -1,17 +1,19 @@
 /** `cairn serve`: open the core, print the URL (and on first start an admin key), serve until a signal. */
+import { join } from 'node:path'
 import type { Config } from '../config.js'
 import { describeBlobStore, openCore } from '../core/core.js'
 import { startBackgroundDuties } from '../core/background.js'
 import { buildApp } from '../http/app.js'
+import { loggedEvents, type EventLog } from './log-events.js'
 import { Metrics } from '../http/metrics.js'
 
 export async function serve (config: Config): Promise<void> {
   const metrics = new Metrics()
-  let log: { warn: (o: object, msg: string) => void } | undefined
+  let log: EventLog | undefined
   const core = await openCore(config, {
     bytesIn: n => { metrics.bytesIn.inc(n) },
     gc: r => { metrics.recordGc(r) },
-    dbError: err => { log?.warn({ err }, 'database connection lost; the pool reconnects') }
+    ...loggedEvents(() => log)
   })
   const { app } = await buildApp(core, metrics)
   log = app.log
@@ -32,6 +34,7 @@ export async function serve (config: Config): Promise<void> {
     lines.push(`  admin API key (shown once, store it now): ${bootstrap.key}`)
   }
   process.stdout.write(lines.join('\n') + '\n')
+  if (config.smtpUrl === undefined) app.log.info(`mail (key-renewal codes) goes to ${join(config.dataDir, 'outbox')} as .eml files; set CAIRN_SMTP_URL to send it`)
 
   const duties = config.serveWorker ? startBackgroundDuties(core, app.log) : undefined
 

@@ -11,7 +11,7 @@ import type { Db } from '../adapters/metadata/open.js'
 import type { Database } from '../adapters/metadata/schema.js'
 import type { Account } from './accounts.js'
 import { isUniqueViolation } from './accounts.js'
-import { cidForms } from './content/cids.js'
+import { cidForms, parseCid } from './content/cids.js'
 import type { ContentStore } from './content/content-store.js'
 import type { IngestResult } from './content/ingest.js'
 import type { ImportProfile } from './content/profiles.js'
@@ -22,6 +22,12 @@ import { fileName, parseFolderPath, relativeFilePath } from './paths.js'
 import { isThumbnailable, makeThumbnail } from './thumbnails.js'
 
 type Trx = Transaction<Database>
+
+/**
+ * The space that holds an account's flat file list: FluxDrive's files (/api/v0) and the
+ * gateway's (/api/v1) are the same entries, each dialect showing its own CID spelling.
+ */
+export const FILES_SPACE = 'fluxdrive'
 
 export interface Entry {
   id: string
@@ -344,6 +350,102 @@ export class Drive {
     throw notFound('File not found')
   }
 
+  /**
+   * Every file and UnixFS directory of a space, in any folder, filtered and sorted (the flat
+   * file lists of the gateway API); `total` counts all that match.
+   */
+  async listFiles (accountId: string, spaceName: string, query: FileQuery): Promise<{ entries: Entry[], total: number }> {
+    const spaceId = await this.space(accountId, spaceName)
+    let q = this.db.selectFrom('entries').where('space_id', '=', spaceId).where('kind', '!=', 'folder')
+    if (query.pinned !== undefined) q = q.where('pinned', '=', query.pinned ? 1 : 0)
+    const search = query.search?.trim()
+    if (search !== undefined && search.length > 0) {
+      let forms: string[] = []
+      try { forms = cidForms(parseCid(search)) } catch {}
+      const pattern = '%' + search.toLowerCase().replace(/[\\%_]/g, c => '\\' + c) + '%'
+      q = q.where(eb => eb.or([
+        eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
+        ...(forms.length > 0 ? [eb('cid', 'in', forms)] : [])
+      ]))
+    }
+    const total = Number((await q.select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+    const column = query.sortBy === 'size' ? 'size' : query.sortBy === 'name' ? 'name' : 'created_at'
+    const rows = await q.selectAll().orderBy(column, query.order ?? 'desc').orderBy('id')
+      .limit(query.limit).offset(query.offset).execute()
+    return { entries: rows.map(toEntry), total }
+  }
+
+  /** The space's entries of one CID (any spelling), newest first. */
+  async entriesOf (accountId: string, spaceName: string, cid: CID): Promise<Entry[]> {
+    const spaceId = await this.space(accountId, spaceName)
+    const rows = await this.db.selectFrom('entries').selectAll().where('space_id', '=', spaceId)
+      .where('cid', 'in', cidForms(cid)).orderBy('created_at', 'desc').orderBy('id').execute()
+    return rows.map(toEntry)
+  }
+
+  /**
+   * Pin or unpin every entry of `cid` in the space. Unpinning releases the content when no
+   * pinned entry (of any account) is left, so the collector may free it after the grace
+   * period; the entries stay, listed as unpinned. Pinning again revives the content, unless
+   * it was already collected (failed_precondition: upload it again). Pinning what is pinned,
+   * or unpinning what is not, is a conflict.
+   */
+  async setPinned (accountId: string, spaceName: string, cid: CID, pinned: boolean): Promise<Entry[]> {
+    const forms = cidForms(cid)
+    const spaceId = await this.space(accountId, spaceName)
+    return await this.db.transaction().execute(async trx => {
+      await lockAccount(trx, accountId)
+      const rows = await trx.selectFrom('entries').selectAll().where('space_id', '=', spaceId).where('cid', 'in', forms).execute()
+      if (rows.length === 0) throw notFound('File not found')
+      const changing = rows.filter(r => (r.pinned === 1) !== pinned)
+      if (changing.length === 0) throw new CairnError('conflict', pinned ? 'File is already pinned' : 'File is not pinned')
+      await trx.updateTable('entries').set({ pinned: pinned ? 1 : 0 }).where('id', 'in', changing.map(r => r.id)).execute()
+      const cids = [...new Set(changing.flatMap(r => [r.cid, r.thumbnail_cid]).filter((c): c is string => c !== null))]
+      if (pinned) {
+        // the same row the collector deletes under a condition on released_at: see gc.ts
+        for (const c of [...cids].sort()) {
+          const kept = await trx.updateTable('contents').set({ released_at: null }).where('cid', '=', c).executeTakeFirst()
+          if (Number(kept.numUpdatedRows) === 0 && changing.some(r => r.cid === c)) {
+            throw new CairnError('failed_precondition', 'The content of this file was garbage-collected after it was unpinned; upload it again')
+          }
+        }
+      } else {
+        await releaseIfUnreferenced(trx, cids)
+      }
+      return rows.map(r => toEntry(changing.includes(r) ? { ...r, pinned: pinned ? 1 : 0 } : r))
+    })
+  }
+
+  /**
+   * Remove many CIDs from a space, each in its own transaction (a failure affects only its
+   * CID). Answers how many were removed and why the others were not.
+   */
+  async removeMany (accountId: string, spaceName: string, cids: string[], signal?: AbortSignal): Promise<{ deleted: number, failed: Array<{ cid: string, reason: string }> }> {
+    const out = { deleted: 0, failed: [] as Array<{ cid: string, reason: string }> }
+    const seen = new Set<string>()
+    for (const given of cids) {
+      if (signal?.aborted === true) throw new CairnError('aborted', 'cancelled')
+      let cid: CID
+      try {
+        cid = parseCid(given)
+      } catch {
+        out.failed.push({ cid: given, reason: 'Invalid CID' })
+        continue
+      }
+      const forms = cidForms(cid)
+      if (forms.some(f => seen.has(f))) continue // the same file named twice: removed once
+      for (const f of forms) seen.add(f)
+      try {
+        await this.removeByCid(accountId, spaceName, cid)
+        out.deleted++
+      } catch (err) {
+        if (err instanceof CairnError && err.code === 'not_found') out.failed.push({ cid: given, reason: 'File not found' })
+        else throw err
+      }
+    }
+    return out
+  }
+
   /** Remove every entry of `cid` from the account's space; content is released when nothing else references it. */
   async removeByCid (accountId: string, spaceName: string, cid: CID): Promise<number> {
     const forms = cidForms(cid)
@@ -365,6 +467,18 @@ export class Drive {
       return rows.length
     })
   }
+}
+
+export type FileSort = 'uploaded_at' | 'size' | 'name'
+
+export interface FileQuery {
+  offset: number
+  limit: number
+  /** a substring of the name, or a CID (any spelling) */
+  search?: string
+  pinned?: boolean
+  sortBy?: FileSort
+  order?: 'asc' | 'desc'
 }
 
 /** Indexes of `imports` sorted by root CID (stable: the first of equal roots is recorded first). */
@@ -454,12 +568,15 @@ export async function usageMismatches (db: Db): Promise<{ accounts: number, mism
   return { accounts: r.rows.length, mismatches }
 }
 
-/** Mark content whose last reference went away; the collector frees it after the grace period. */
+/**
+ * Mark content whose last pinned reference went away; the collector frees it after the grace
+ * period. An unpinned entry does not keep its content (or its thumbnail) alive.
+ */
 export async function releaseIfUnreferenced (trx: Trx, cids: string[]): Promise<void> {
   const now = Date.now()
   // in CID order, as commits revive content: the same rows' locks in the same order
   for (const cid of [...cids].sort()) {
-    const ref = await trx.selectFrom('entries').select('id')
+    const ref = await trx.selectFrom('entries').select('id').where('pinned', '=', 1)
       .where(eb => eb.or([eb('cid', '=', cid), eb('thumbnail_cid', '=', cid)])).executeTakeFirst()
     if (ref === undefined) {
       await trx.updateTable('contents').set({ released_at: now }).where('cid', '=', cid).where('released_at', 'is', null).execute()

@@ -35,6 +35,7 @@ export async function startServer (env: Record<string, string> = {}): Promise<Te
   const core = await openCore(config, { bytesIn: n => { metrics.bytesIn.inc(n) }, gc: r => { metrics.recordGc(r) } })
   const { app } = await buildApp(core, metrics, { logger: false })
   await app.listen({ host: '127.0.0.1', port: 0 })
+  if (config.jobConcurrency > 0) core.jobs.start() // as `cairn serve` does
   const addr = app.server.address()
   if (addr === null || typeof addr !== 'object') throw new Error('no address')
   return {
