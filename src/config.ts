@@ -39,7 +39,18 @@ export interface Config {
   thumbnailMaxSourceBytes: number
   /** edge length (px) of the thumbnail box */
   thumbnailSize: number
+  /** port of the cookieless files origin (gateway, raw links); 0 picks a free one */
+  filesPort: number
+  /** public base URL the files origin is reached at (no trailing slash) */
+  filesOrigin: string
+  /** what /ipfs/ serves: content some account references, everything stored, or only signed URLs */
+  gatewayPolicy: GatewayPolicy
+  /** HMAC key for signed gateway URLs; unset: a random key kept in the metadata store */
+  gatewaySigningKey: string | undefined
 }
+
+export type GatewayPolicy = 'pinned' | 'all' | 'signed'
+export const GATEWAY_POLICIES: readonly GatewayPolicy[] = ['pinned', 'all', 'signed']
 
 const GiB = 1024 ** 3
 /** FluxDrive's published "5120Mb" per-file limit. */
@@ -116,9 +127,22 @@ export function loadConfig (processEnv: Env = process.env): Config {
     throw new ConfigError('CAIRN_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)')
   }
 
+  const host = env.CAIRN_HOST ?? '127.0.0.1'
+  const filesPort = int(env, 'CAIRN_FILES_PORT', 8081)
+  const gatewayPolicy = (env.CAIRN_GATEWAY_POLICY ?? '') === '' ? 'pinned' : env.CAIRN_GATEWAY_POLICY as GatewayPolicy
+  if (!GATEWAY_POLICIES.includes(gatewayPolicy)) {
+    throw new ConfigError(`CAIRN_GATEWAY_POLICY must be pinned, all or signed, got "${String(env.CAIRN_GATEWAY_POLICY)}"`)
+  }
+  const signingKey = env.CAIRN_GATEWAY_SIGNING_KEY === '' ? undefined : env.CAIRN_GATEWAY_SIGNING_KEY
+  if (signingKey !== undefined && signingKey.length < 32) throw new ConfigError('CAIRN_GATEWAY_SIGNING_KEY must be at least 32 characters')
+
   return {
-    host: env.CAIRN_HOST ?? '127.0.0.1',
+    host,
     port: int(env, 'CAIRN_PORT', 8080),
+    filesPort,
+    filesOrigin: filesOriginOf(env.CAIRN_FILES_ORIGIN, host, filesPort),
+    gatewayPolicy,
+    gatewaySigningKey: signingKey,
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
@@ -129,4 +153,16 @@ export function loadConfig (processEnv: Env = process.env): Config {
     thumbnailMaxSourceBytes: size(env, 'CAIRN_THUMBNAIL_MAX_SOURCE', 50 * 1024 * 1024),
     thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16)
   }
+}
+
+/** CAIRN_FILES_ORIGIN as given (an http(s) URL, trailing slash dropped), else http://host:port. */
+function filesOriginOf (raw: string | undefined, host: string, port: number): string {
+  if (raw === undefined || raw === '') {
+    const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+    return `http://${h}:${port}`
+  }
+  let u: URL
+  try { u = new URL(raw) } catch { throw new ConfigError(`CAIRN_FILES_ORIGIN must be an http(s) URL, got "${raw}"`) }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`CAIRN_FILES_ORIGIN must be an http(s) URL, got "${raw}"`)
+  return raw.replace(/\/+$/, '')
 }
