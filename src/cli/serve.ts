@@ -2,6 +2,7 @@
 import type { Config } from '../config.js'
 import { openCore } from '../core/core.js'
 import { buildApp } from '../http/app.js'
+import { buildFilesApp } from '../http/files-app.js'
 import { Metrics } from '../http/metrics.js'
 
 export async function serve (config: Config): Promise<void> {
@@ -13,17 +14,25 @@ export async function serve (config: Config): Promise<void> {
     dbError: err => { log?.warn({ err }, 'database connection lost; the pool reconnects') }
   })
   const { app } = await buildApp(core, metrics)
+  const files = await buildFilesApp(core, metrics)
   log = app.log
   // the embedded blob store belongs to this one server: nothing is in flight yet
   const recovered = await core.recoverLeftovers()
   if (recovered.orphanPacksDeleted + recovered.incompleteSwept > 0) app.log.info({ recovered }, 'removed leftovers of interrupted uploads')
   const bootstrap = await core.accounts.bootstrapAdmin()
   await app.listen({ host: config.host, port: config.port })
-  const addr = app.server.address()
-  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
+  await files.listen({ host: config.host, port: config.filesPort })
+  const portOf = (a: ReturnType<typeof app.server.address>, fallback: number): number => typeof a === 'object' && a !== null ? a.port : fallback
+  const port = portOf(app.server.address(), config.port)
+  const filesPort = portOf(files.server.address(), config.filesPort)
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   // one write, so whoever reads the banner sees it whole
-  const lines = [`Cairn is listening on http://${host}:${port}`, `  data: ${config.dataDir} (${core.metadata.dialect})`]
+  const lines = [
+    `Cairn is listening on http://${host}:${port}`,
+    `  files (gateway /ipfs/, policy ${config.gatewayPolicy}) on http://${host}:${filesPort}` +
+      (config.filesPort === 0 || config.filesOrigin === `http://${host}:${filesPort}` ? '' : `, public at ${config.filesOrigin}`),
+    `  data: ${config.dataDir} (${core.metadata.dialect})`
+  ]
   if (bootstrap !== undefined) {
     lines.push(`  first start: admin account ${bootstrap.account.id}`)
     lines.push(`  admin API key (shown once, store it now): ${bootstrap.key}`)
@@ -44,7 +53,7 @@ export async function serve (config: Config): Promise<void> {
     stopping = true
     app.log.info({ signal }, 'shutting down: finishing in-flight requests')
     if (gcTimer !== undefined) clearInterval(gcTimer)
-    app.close().then(async () => { await core.close() }).then(() => process.exit(0), err => {
+    Promise.all([app.close(), files.close()]).then(async () => { await core.close() }).then(() => process.exit(0), err => {
       app.log.error({ err }, 'shutdown failed')
       process.exit(1)
     })

@@ -8,12 +8,17 @@ import type { CID } from 'multiformats/cid'
 
 export type LoadEntry = (cid: CID) => Promise<UnixFSEntry>
 import { pack as tarPack, type Pack } from 'tar-stream'
+import { CairnError } from '../errors.js'
 
 async function writeEntry (pack: Pack, entry: UnixFSEntry, name: string, load: LoadEntry, signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted()
   if (entry.type === 'directory') {
     pack.entry({ name, type: 'directory', mode: 0o755, mtime: new Date(0) })
     for await (const child of entry.entries()) {
+      // a name is one path segment: "../x" or "a/b" would write outside the archive's root
+      if (child.name === '' || child.name === '.' || child.name === '..' || /[/\\\0]/.test(child.name)) {
+        throw new CairnError('invalid_argument', `refusing to write "${child.name}" into a tar: not a plain name`)
+      }
       await writeEntry(pack, await load(child.cid), `${name}/${child.name}`, load, signal)
     }
     return
