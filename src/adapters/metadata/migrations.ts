@@ -168,6 +168,9 @@ const migrations: Record<string, Migration> = {
   }
 }
 
+/** every migration's name, in the order they run */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations).sort()
+
 class StaticProvider implements MigrationProvider {
   async getMigrations (): Promise<Record<string, Migration>> { return migrations }
 }
