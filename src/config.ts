@@ -21,18 +21,39 @@ export interface PlanConfig {
   readPerSecond: number
 }
 
+/** An S3-compatible bucket for pack blobs (instead of files in the data dir). */
+export interface S3Config {
+  /** unset: AWS S3 itself (region's endpoint) */
+  endpoint: string | undefined
+  bucket: string
+  region: string
+  /** unset (with the secret): the AWS SDK's default credential chain */
+  accessKeyId: string | undefined
+  secretAccessKey: string | undefined
+  /** http://host/bucket/key addressing (MinIO, Swift, Ceph); false: virtual-host style */
+  forcePathStyle: boolean
+}
+
 export interface Config {
   host: string
   port: number
   dataDir: string
   /** postgres://... to use PostgreSQL; unset for the embedded SQLite file */
   databaseUrl: string | undefined
+  /** redis://... to keep rate-limit counters (and, later, jobs) in Redis; unset for in-process */
+  redisUrl: string | undefined
+  /** set (CAIRN_S3_BUCKET): packs live in this bucket; unset: files under the data dir */
+  s3: S3Config | undefined
   logLevel: string
   plans: Record<PlanName, PlanConfig>
   /** how long unreferenced content is kept before the collector frees it */
   gcGraceSeconds: number
   /** how often the server runs the collector; 0 disables the timer */
   gcIntervalSeconds: number
+  /** `cairn serve` also runs the worker's duties (GC, sweeps, jobs); false on API-only nodes */
+  serveWorker: boolean
+  /** with shared stores: leftovers of uploads that never committed are swept once this old */
+  leftoverAgeSeconds: number
   /** trust X-Forwarded-For from these proxies (Fastify trustProxy); empty for none */
   trustProxy: string[]
   /** largest image (bytes) for which a thumbnail is made at upload */
@@ -90,6 +111,14 @@ function int (env: Env, name: string, fallback: number, min = 0): number {
   return n
 }
 
+function bool (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (/^(true|1|yes|on)$/i.test(raw)) return true
+  if (/^(false|0|no|off)$/i.test(raw)) return false
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
+}
+
 function size (env: Env, name: string, fallback: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
@@ -97,6 +126,32 @@ function size (env: Env, name: string, fallback: number): number {
     return parseSize(raw)
   } catch (err) {
     throw new ConfigError(`${name}: ${(err as Error).message}`)
+  }
+}
+
+function s3Config (env: Env): S3Config | undefined {
+  const v = (name: string): string | undefined => env[name] === '' ? undefined : env[name]
+  const bucket = v('CAIRN_S3_BUCKET')
+  if (bucket === undefined) {
+    const stray = ['CAIRN_S3_ENDPOINT', 'CAIRN_S3_ACCESS_KEY_ID', 'CAIRN_S3_SECRET_ACCESS_KEY'].filter(n => v(n) !== undefined)
+    if (stray.length > 0) throw new ConfigError(`${stray.join(', ')} set but CAIRN_S3_BUCKET is not: set the bucket to store packs in S3`)
+    return undefined
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`CAIRN_S3_BUCKET "${bucket}" is not a valid bucket name`)
+  const endpoint = v('CAIRN_S3_ENDPOINT')
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new ConfigError('CAIRN_S3_ENDPOINT must be an http:// or https:// URL')
+  const accessKeyId = v('CAIRN_S3_ACCESS_KEY_ID')
+  const secretAccessKey = v('CAIRN_S3_SECRET_ACCESS_KEY')
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError('set both CAIRN_S3_ACCESS_KEY_ID and CAIRN_S3_SECRET_ACCESS_KEY, or neither (the AWS default credential chain)')
+  }
+  return {
+    endpoint,
+    bucket,
+    region: v('CAIRN_S3_REGION') ?? 'us-east-1',
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool(env, 'CAIRN_S3_FORCE_PATH_STYLE', false)
   }
 }
 
@@ -139,6 +194,11 @@ export function loadConfig (processEnv: Env = process.env): Config {
     throw new ConfigError('CAIRN_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)')
   }
 
+  const redisUrl = env.CAIRN_REDIS_URL === '' ? undefined : env.CAIRN_REDIS_URL
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('CAIRN_REDIS_URL must be a redis:// or rediss:// URL (leave it unset for in-process counters)')
+  }
+
   const smtpUrl = env.CAIRN_SMTP_URL === '' ? undefined : env.CAIRN_SMTP_URL
   if (smtpUrl !== undefined) {
     let ok = false
@@ -153,10 +213,14 @@ export function loadConfig (processEnv: Env = process.env): Config {
     port: int(env, 'CAIRN_PORT', 8080),
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
+    redisUrl,
+    s3: s3Config(env),
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
     plans,
     gcGraceSeconds: int(env, 'CAIRN_GC_GRACE_SECONDS', 3600),
     gcIntervalSeconds: int(env, 'CAIRN_GC_INTERVAL_SECONDS', 600),
+    serveWorker: bool(env, 'CAIRN_SERVE_WORKER', true),
+    leftoverAgeSeconds: int(env, 'CAIRN_LEFTOVER_AGE_SECONDS', 86400, 60),
     trustProxy: (env.CAIRN_TRUST_PROXY ?? '').split(',').map(s => s.trim()).filter(Boolean),
     thumbnailMaxSourceBytes: size(env, 'CAIRN_THUMBNAIL_MAX_SOURCE', 50 * 1024 * 1024),
     thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16),

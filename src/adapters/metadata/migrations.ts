@@ -168,8 +168,15 @@ const migrations: Record<string, Migration> = {
   }
 }
 
-/** every migration's name, in the order they run */
+/** the migrations in the order they run (tests check the recorded list against it) */
 export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations).sort()
+
+/** one migration's `up`, for tests that rebuild a database as an older release left it */
+export async function runMigrationUp (db: Kysely<any>, name: string): Promise<void> {
+  const m = migrations[name]
+  if (m === undefined) throw new Error(`no migration ${name}`)
+  await m.up(db)
+}
 
 class StaticProvider implements MigrationProvider {
   async getMigrations (): Promise<Record<string, Migration>> { return migrations }
