@@ -85,7 +85,7 @@ export interface GatewayConfig {
   maxFileBytes: number
   /** bulk deletes of more CIDs than this run as a task (202 + task_id) */
   bulkDeleteSyncMax: number
-  /** register, renew/challenge and renew calls per client IP (and per email) per 10 minutes */
+  /** calls of each of register, renew/challenge and renew per client IP (and per email) per 10 minutes */
   accountCallsPer10Min: number
   uploadsPerHour: number
   retrievalsPerHour: number

@@ -24,8 +24,11 @@ import type { MailMessage, MailReceipt, Mailer } from './ports/mailer.js'
 import { DbJobQueue } from '../adapters/jobs/db-job-queue.js'
 import { OutboxMailer } from '../adapters/mail/outbox-mailer.js'
 import { SmtpMailer } from '../adapters/mail/smtp-mailer.js'
-import { MAIL_JOB, SelfService } from './self-service.js'
+import { RENEWAL_CODE_JOB, SelfService, type RenewalCodeJob } from './self-service.js'
 import { registerFileTasks } from './file-tasks.js'
+
+/** send one message (payload: MailMessage) */
+export const MAIL_JOB = 'mail.send'
 
 export interface CoreEvents {
   bytesIn: (n: number) => void
@@ -108,10 +111,18 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   const mailer: Mailer = config.smtpUrl !== undefined
     ? new SmtpMailer(config.smtpUrl, config.mailFrom)
     : new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom)
+  const selfService = new SelfService(metadata.db, config, jobs, mailer)
+  // any message (the mail port's job); the payload is the whole message
   jobs.handle(MAIL_JOB, async (msg: MailMessage) => {
     const receipt = await mailer.send(msg)
     events.mailSent?.(msg.to, receipt)
     return { to: msg.to, messageId: receipt.messageId, where: receipt.where }
+  })
+  // a key-renewal code: made when it is sent, so the jobs table never holds one
+  jobs.handle(RENEWAL_CODE_JOB, async (job: RenewalCodeJob) => {
+    const receipt = await selfService.sendRenewalCode(job)
+    events.mailSent?.(job.to, receipt)
+    return { to: job.to, messageId: receipt.messageId, where: receipt.where }
   })
   registerFileTasks(jobs, drive)
   return {
@@ -126,7 +137,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     rateLimiter,
     jobs,
     mailer,
-    selfService: new SelfService(metadata.db, config, jobs),
+    selfService,
     gc: async () => {
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)
       events.gc?.(r)
