@@ -100,7 +100,8 @@ function bool (env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`)
 }
 
-function s3Config (env: Env): S3Config | undefined {
+/** The CAIRN_S3_* settings of an environment (also used for migrate-store's target). */
+export function s3Config (env: Env): S3Config | undefined {
   const v = (name: string): string | undefined => env[name] === '' ? undefined : env[name]
   const bucket = v('CAIRN_S3_BUCKET')
   if (bucket === undefined) {
