@@ -97,6 +97,34 @@ if (env !== undefined) {
       }
     })
 
+    test('sequential small reads (a v0 file leaf by leaf) come from read-ahead windows with the exact bytes', async () => {
+      // small windows and a small cache, so that reads cross windows and windows are evicted
+      const store = await openTestStore(env, bucket, { readAheadBytes: 100_000, readCacheBytes: 250_000 })
+      try {
+        const body = randomBytes(1_000_000)
+        const sink = await store.createPack(10)
+        await sink.append(body)
+        await sink.complete(Buffer.alloc(10, 1))
+        const whole = Buffer.concat([Buffer.alloc(10, 1), body])
+        // leaves of odd sizes with small gaps between them (frame heads), front to back
+        let at = 10
+        let n = 0
+        while (at < whole.length) {
+          const len = Math.min(7_000 + ((n * 7919) % 40_000), whole.length - at)
+          assert.deepEqual(Buffer.from(await store.read(sink.key, at, len)), whole.subarray(at, at + len), `read ${n} at ${at}`)
+          at += len + (n % 3 === 0 ? 37 : 0)
+          n++
+        }
+        // back and forth: still exact; past the end still refused
+        for (const off of [500_000, 10, 999_000, 250_000]) assert.deepEqual(Buffer.from(await store.read(sink.key, off, 1000)), whole.subarray(off, off + 1000))
+        await assert.rejects(store.read(sink.key, whole.length - 5, 100))
+        await store.delete(sink.key)
+        await assert.rejects(store.read(sink.key, 20, 1000), (err: unknown) => err instanceof CairnError && err.code === 'not_found')
+      } finally {
+        await store.close()
+      }
+    })
+
     test('leftover uploads of a process that died are aborted by another one, once old enough', async () => {
       const dead = await openTestStore(env, bucket, { partSize: 5 * MiB })
       const sink = await dead.createPack(8)
