@@ -40,6 +40,8 @@ export interface Config {
   dataDir: string
   /** postgres://... to use PostgreSQL; unset for the embedded SQLite file */
   databaseUrl: string | undefined
+  /** redis://... to keep rate-limit counters (and, later, jobs) in Redis; unset for in-process */
+  redisUrl: string | undefined
   /** set (CAIRN_S3_BUCKET): packs live in this bucket; unset: files under the data dir */
   s3: S3Config | undefined
   logLevel: string
@@ -48,6 +50,10 @@ export interface Config {
   gcGraceSeconds: number
   /** how often the server runs the collector; 0 disables the timer */
   gcIntervalSeconds: number
+  /** `cairn serve` also runs the worker's duties (GC, sweeps, jobs); false on API-only nodes */
+  serveWorker: boolean
+  /** with shared stores: leftovers of uploads that never committed are swept once this old */
+  leftoverAgeSeconds: number
   /** trust X-Forwarded-For from these proxies (Fastify trustProxy); empty for none */
   trustProxy: string[]
   /** largest image (bytes) for which a thumbnail is made at upload */
@@ -82,6 +88,14 @@ function int (env: Env, name: string, fallback: number, min = 0): number {
   return n
 }
 
+function bool (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (/^(true|1|yes|on)$/i.test(raw)) return true
+  if (/^(false|0|no|off)$/i.test(raw)) return false
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
+}
+
 function size (env: Env, name: string, fallback: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
@@ -90,14 +104,6 @@ function size (env: Env, name: string, fallback: number): number {
   } catch (err) {
     throw new ConfigError(`${name}: ${(err as Error).message}`)
   }
-}
-
-function bool (env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (/^(true|1|yes)$/i.test(raw)) return true
-  if (/^(false|0|no)$/i.test(raw)) return false
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
 }
 
 /** The CAIRN_S3_* settings of an environment (also used for migrate-store's target). */
@@ -166,16 +172,24 @@ export function loadConfig (processEnv: Env = process.env): Config {
     throw new ConfigError('CAIRN_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)')
   }
 
+  const redisUrl = env.CAIRN_REDIS_URL === '' ? undefined : env.CAIRN_REDIS_URL
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('CAIRN_REDIS_URL must be a redis:// or rediss:// URL (leave it unset for in-process counters)')
+  }
+
   return {
     host: env.CAIRN_HOST ?? '127.0.0.1',
     port: int(env, 'CAIRN_PORT', 8080),
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
+    redisUrl,
     s3: s3Config(env),
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
     plans,
     gcGraceSeconds: int(env, 'CAIRN_GC_GRACE_SECONDS', 3600),
     gcIntervalSeconds: int(env, 'CAIRN_GC_INTERVAL_SECONDS', 600),
+    serveWorker: bool(env, 'CAIRN_SERVE_WORKER', true),
+    leftoverAgeSeconds: int(env, 'CAIRN_LEFTOVER_AGE_SECONDS', 86400, 60),
     trustProxy: (env.CAIRN_TRUST_PROXY ?? '').split(',').map(s => s.trim()).filter(Boolean),
     thumbnailMaxSourceBytes: size(env, 'CAIRN_THUMBNAIL_MAX_SOURCE', 50 * 1024 * 1024),
     thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16)

@@ -1,6 +1,7 @@
 /** `cairn serve`: open the core, print the URL (and on first start an admin key), serve until a signal. */
 import type { Config } from '../config.js'
 import { describeBlobStore, openCore } from '../core/core.js'
+import { startBackgroundDuties } from '../core/background.js'
 import { buildApp } from '../http/app.js'
 import { Metrics } from '../http/metrics.js'
 
@@ -14,10 +15,11 @@ export async function serve (config: Config): Promise<void> {
   })
   const { app } = await buildApp(core, metrics)
   log = app.log
-  // the embedded blob store belongs to this one server: nothing is in flight yet (a shared
-  // S3 bucket is swept only of old leftovers: see SHARED_LEFTOVER_AGE_MS)
-  const recovered = await core.recoverLeftovers()
-  if (recovered.orphanPacksDeleted + recovered.incompleteSwept > 0) app.log.info({ recovered }, 'removed leftovers of interrupted uploads')
+  if (core.metadata.dialect === 'sqlite') {
+    // the embedded store belongs to this one server: nothing is in flight yet
+    const recovered = await core.recoverLeftovers()
+    if (recovered.orphanPacksDeleted + recovered.incompleteSwept > 0) app.log.info({ recovered }, 'removed leftovers of interrupted uploads')
+  }
   const bootstrap = await core.accounts.bootstrapAdmin()
   await app.listen({ host: config.host, port: config.port })
   const addr = app.server.address()
@@ -31,21 +33,14 @@ export async function serve (config: Config): Promise<void> {
   }
   process.stdout.write(lines.join('\n') + '\n')
 
-  let gcTimer: NodeJS.Timeout | undefined
-  if (config.gcIntervalSeconds > 0) {
-    gcTimer = setInterval(() => {
-      core.gc().then(r => { app.log.info({ gc: r }, 'garbage collection') }, err => { app.log.error({ err }, 'garbage collection failed') })
-    }, config.gcIntervalSeconds * 1000)
-    gcTimer.unref()
-  }
+  const duties = config.serveWorker ? startBackgroundDuties(core, app.log) : undefined
 
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     app.log.info({ signal }, 'shutting down: finishing in-flight requests')
-    if (gcTimer !== undefined) clearInterval(gcTimer)
-    app.close().then(async () => { await core.close() }).then(() => process.exit(0), err => {
+    app.close().then(async () => { await duties?.stop() }).then(async () => { await core.close() }).then(() => process.exit(0), err => {
       app.log.error({ err }, 'shutdown failed')
       process.exit(1)
     })

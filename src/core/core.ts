@@ -8,12 +8,14 @@ import { FsBlobStore } from '../adapters/blob/fs-blob-store.js'
 import { S3BlobStore } from '../adapters/blob/s3-blob-store.js'
 import { openMetadataStore, type MetadataStore } from '../adapters/metadata/open.js'
 import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.js'
+import { RedisRateLimiter } from '../adapters/redis-rate-limiter.js'
 import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
-import { collectGarbage, sweepLeftovers, type GcReport } from './gc.js'
+import { collectGarbage, sweepLeftovers, type GcReport, type LeftoverReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
+import { checkHealth, type HealthReport } from './health.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
 
@@ -35,16 +37,14 @@ export interface Core {
   rateLimiter: RateLimiter
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
+  /** each dependency answers, or why not */
+  health: () => Promise<HealthReport>
   /** at start-up of the only server of a data dir: drop what a crash left half-written */
-  recoverLeftovers: () => Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }>
+  recoverLeftovers: () => Promise<LeftoverReport>
+  /** drop what uploads that never committed left behind, once older than `minAgeMs` */
+  sweepLeftovers: (minAgeMs: number) => Promise<LeftoverReport>
   close: () => Promise<void>
 }
-
-/**
- * A bucket may be shared by several nodes, and a pack another node is writing or about to
- * record looks like a leftover: in S3 only leftovers older than this are swept at start-up.
- */
-export const SHARED_LEFTOVER_AGE_MS = 6 * 3600 * 1000
 
 /** The blob store the configuration names: an S3 bucket (checked reachable) or the data dir. */
 export async function openBlobStore (config: Pick<Config, 's3' | 'dataDir'>): Promise<BlobStore> {
@@ -81,7 +81,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     thumbnailSize: config.thumbnailSize,
     onBytesIn: events.bytesIn
   })
-  const rateLimiter = new MemoryRateLimiter()
+  const rateLimiter: RateLimiter = config.redisUrl !== undefined ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter()
   return {
     config,
     metadata,
@@ -97,7 +97,13 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
       return r
     },
     fsck: async () => await fsck({ db: metadata.db, blobs }),
-    recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, config.s3 === undefined ? 0 : SHARED_LEFTOVER_AGE_MS),
+    health: async () => await checkHealth({
+      metadata: { kind: metadata.dialect, check: async () => { await metadata.db.selectFrom('meta').select('key').limit(1).execute() } },
+      blobs: { kind: config.s3 === undefined ? 'filesystem' : 's3', check: async () => { await blobs.ping?.() } },
+      rateLimits: { kind: config.redisUrl !== undefined ? 'redis' : 'in-process', check: async () => { await rateLimiter.ping?.() } }
+    }),
+    recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, config.s3 === undefined ? 0 : config.leftoverAgeSeconds * 1000),
+    sweepLeftovers: async (minAgeMs: number) => await sweepLeftovers({ db: metadata.db, blobs }, minAgeMs),
     close: async () => {
       await rateLimiter.close()
       await content.close()

@@ -65,7 +65,9 @@ export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content:
  * pack files. Only leftovers older than `minAgeMs` are touched; at start-up of the only
  * server of a data dir nothing is in flight and 0 is right.
  */
-export async function sweepLeftovers (deps: { db: Db, blobs: BlobStore }, minAgeMs: number): Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }> {
+export interface LeftoverReport { orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }
+
+export async function sweepLeftovers (deps: { db: Db, blobs: BlobStore }, minAgeMs: number): Promise<LeftoverReport> {
   const { db, blobs } = deps
   const cutoff = Date.now() - minAgeMs
   const out = { orphanPacksDeleted: 0, incompleteSwept: 0, bytesFreed: 0 }

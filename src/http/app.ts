@@ -52,12 +52,8 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   })
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
-    try {
-      await core.metadata.db.selectFrom('meta').select('key').limit(1).execute()
-      return { status: 'ok', metadata: core.metadata.dialect }
-    } catch (err) {
-      return await reply.code(503).send({ status: 'unavailable', error: (err as Error).message })
-    }
+    const h = await core.health()
+    return await reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'unavailable', metadata: core.metadata.dialect, dependencies: h.dependencies })
   })
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType)

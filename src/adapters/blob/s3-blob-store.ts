@@ -251,6 +251,11 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** health probe: the same check as at start-up */
+  async ping (): Promise<void> {
+    await this.checkReachable()
+  }
+
   async createPack (headerLength: number, opts: { key?: string } = {}): Promise<PackSink> {
     if (headerLength >= this.partSize) throw new Error(`pack header of ${headerLength} bytes does not fit in one part`)
     const key = opts.key ?? randomBytes(16).toString('hex')

@@ -70,5 +70,7 @@ export interface BlobStore {
   list: () => AsyncIterable<BlobInfo>
   /** remove leftovers of packs that were never completed and are older than `olderThanMs` */
   sweepIncomplete: (olderThanMs: number) => Promise<number>
+  /** for a remote store: resolves when it answers (the health endpoint asks) */
+  ping?: () => Promise<void>
   close: () => Promise<void>
 }
