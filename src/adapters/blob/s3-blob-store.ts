@@ -162,6 +162,8 @@ interface LiveSink {
   uploadId: () => string | undefined
   /** drop the pack because it is stale (sweepIncomplete): it can no longer complete */
   sweep: () => Promise<void>
+  /** bytes this pack holds in memory: part 1, the part being filled, parts in flight */
+  held: () => number
 }
 
 export class S3BlobStore implements BlobStore {
@@ -301,10 +303,12 @@ export class S3BlobStore implements BlobStore {
       }
     }
 
+    let inflightBytes = 0
     const startPart = (partNumber: number, body: Buffer): void => {
+      inflightBytes += body.byteLength
       const p = uploadPart(partNumber, body).catch(err => { failure ??= err })
       inflight.add(p)
-      void p.finally(() => inflight.delete(p))
+      void p.finally(() => { inflight.delete(p); inflightBytes -= body.byteLength })
     }
 
     const copyIn = (src: Uint8Array): void => {
@@ -417,6 +421,7 @@ export class S3BlobStore implements BlobStore {
     this.live.set(key, {
       startedAt: Date.now(),
       uploadId: () => knownUploadId,
+      held: () => first.buf.byteLength + (current?.buf.byteLength ?? 0) + inflightBytes,
       sweep: async () => {
         if (state !== 'open') return
         state = 'aborted'
@@ -425,6 +430,13 @@ export class S3BlobStore implements BlobStore {
       }
     })
     return sink
+  }
+
+  /** Bytes that packs being written hold in memory now (for tests and metrics). */
+  bufferedBytes (): number {
+    let n = 0
+    for (const l of this.live.values()) n += l.held()
+    return n
   }
 
   /**
