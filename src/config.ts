@@ -60,7 +60,41 @@ export interface Config {
   thumbnailMaxSourceBytes: number
   /** edge length (px) of the thumbnail box */
   thumbnailSize: number
+  /** smtp:// or smtps:// URL to send mail through; unset: .eml files in <data dir>/outbox */
+  smtpUrl: string | undefined
+  /** the From of every message */
+  mailFrom: string
+  /** jobs this process's worker runs at once; 0: the server runs no worker */
+  jobConcurrency: number
+  /** how long a worker's claim on a job holds without renewal (a dead worker's jobs wait this long) */
+  jobLeaseSeconds: number
+  gateway: GatewayConfig
+  /** port of the cookieless files origin (gateway, raw links); 0 picks a free one */
+  filesPort: number
+  /** public base URL the files origin is reached at (no trailing slash) */
+  filesOrigin: string
+  /** what /ipfs/ serves: content some account references, everything stored, or only signed URLs */
+  gatewayPolicy: GatewayPolicy
+  /** HMAC key for signed gateway URLs; unset: a random key kept in the metadata store */
+  gatewaySigningKey: string | undefined
 }
+
+/** The IPFS Gateway dialect (/api/v1): its limits, from its published FAQ. 0 turns a rate limit off. */
+export interface GatewayConfig {
+  /** largest upload through /api/v1 (the plan's per-file limit applies too) */
+  maxFileBytes: number
+  /** bulk deletes of more CIDs than this run as a task (202 + task_id) */
+  bulkDeleteSyncMax: number
+  /** register, renew/challenge and renew calls per client IP (and per email) per 10 minutes */
+  accountCallsPer10Min: number
+  uploadsPerHour: number
+  retrievalsPerHour: number
+  /** every other authenticated call, per key */
+  callsPerHour: number
+}
+
+export type GatewayPolicy = 'pinned' | 'all' | 'signed'
+export const GATEWAY_POLICIES: readonly GatewayPolicy[] = ['pinned', 'all', 'signed']
 
 const GiB = 1024 ** 3
 /** FluxDrive's published "5120Mb" per-file limit. */
@@ -177,9 +211,31 @@ export function loadConfig (processEnv: Env = process.env): Config {
     throw new ConfigError('CAIRN_REDIS_URL must be a redis:// or rediss:// URL (leave it unset for in-process counters)')
   }
 
+  const smtpUrl = env.CAIRN_SMTP_URL === '' ? undefined : env.CAIRN_SMTP_URL
+  if (smtpUrl !== undefined) {
+    let ok = false
+    try { ok = /^smtps?:$/.test(new URL(smtpUrl).protocol) } catch {}
+    if (!ok) throw new ConfigError('CAIRN_SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587')
+  }
+  const mailFrom = env.CAIRN_MAIL_FROM ?? 'Cairn <no-reply@localhost>'
+  if (!/^[^\r\n]*@[^\r\n]*$/.test(mailFrom)) throw new ConfigError('CAIRN_MAIL_FROM must be an address such as "Cairn <no-reply@example.com>"')
+
+  const host = env.CAIRN_HOST ?? '127.0.0.1'
+  const filesPort = int(env, 'CAIRN_FILES_PORT', 8081)
+  const gatewayPolicy = (env.CAIRN_GATEWAY_POLICY ?? '') === '' ? 'pinned' : env.CAIRN_GATEWAY_POLICY as GatewayPolicy
+  if (!GATEWAY_POLICIES.includes(gatewayPolicy)) {
+    throw new ConfigError(`CAIRN_GATEWAY_POLICY must be pinned, all or signed, got "${String(env.CAIRN_GATEWAY_POLICY)}"`)
+  }
+  const signingKey = env.CAIRN_GATEWAY_SIGNING_KEY === '' ? undefined : env.CAIRN_GATEWAY_SIGNING_KEY
+  if (signingKey !== undefined && signingKey.length < 32) throw new ConfigError('CAIRN_GATEWAY_SIGNING_KEY must be at least 32 characters')
+
   return {
-    host: env.CAIRN_HOST ?? '127.0.0.1',
+    host,
     port: int(env, 'CAIRN_PORT', 8080),
+    filesPort,
+    filesOrigin: filesOriginOf(env.CAIRN_FILES_ORIGIN, host, filesPort),
+    gatewayPolicy,
+    gatewaySigningKey: signingKey,
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
     redisUrl,
@@ -192,6 +248,30 @@ export function loadConfig (processEnv: Env = process.env): Config {
     leftoverAgeSeconds: int(env, 'CAIRN_LEFTOVER_AGE_SECONDS', 86400, 60),
     trustProxy: (env.CAIRN_TRUST_PROXY ?? '').split(',').map(s => s.trim()).filter(Boolean),
     thumbnailMaxSourceBytes: size(env, 'CAIRN_THUMBNAIL_MAX_SOURCE', 50 * 1024 * 1024),
-    thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16)
+    thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16),
+    smtpUrl,
+    mailFrom,
+    jobConcurrency: int(env, 'CAIRN_JOB_CONCURRENCY', 2),
+    jobLeaseSeconds: int(env, 'CAIRN_JOB_LEASE_SECONDS', 30, 1),
+    gateway: {
+      maxFileBytes: size(env, 'CAIRN_GATEWAY_MAX_FILE_SIZE', 100 * 1024 * 1024),
+      bulkDeleteSyncMax: int(env, 'CAIRN_GATEWAY_BULK_DELETE_SYNC_MAX', 100),
+      accountCallsPer10Min: int(env, 'CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN', 5),
+      uploadsPerHour: int(env, 'CAIRN_GATEWAY_UPLOADS_PER_HOUR', 100),
+      retrievalsPerHour: int(env, 'CAIRN_GATEWAY_RETRIEVALS_PER_HOUR', 500),
+      callsPerHour: int(env, 'CAIRN_GATEWAY_CALLS_PER_HOUR', 200)
+    }
   }
+}
+
+/** CAIRN_FILES_ORIGIN as given (an http(s) URL, trailing slash dropped), else http://host:port. */
+function filesOriginOf (raw: string | undefined, host: string, port: number): string {
+  if (raw === undefined || raw === '') {
+    const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+    return `http://${h}:${port}`
+  }
+  let u: URL
+  try { u = new URL(raw) } catch { throw new ConfigError(`CAIRN_FILES_ORIGIN must be an http(s) URL, got "${raw}"`) }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`CAIRN_FILES_ORIGIN must be an http(s) URL, got "${raw}"`)
+  return raw.replace(/\/+$/, '')
 }

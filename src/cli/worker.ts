@@ -1,14 +1,15 @@
-/** `cairn worker`: the background duties (GC, leftover sweeps, jobs) without an HTTP API. */
+/** `cairn worker`: the background duties (jobs, GC, leftover sweeps) without an HTTP API. */
 import pino from 'pino'
 import type { Config } from '../config.js'
 import { openCore } from '../core/core.js'
 import { startBackgroundDuties } from '../core/background.js'
+import { loggedEvents } from './log-events.js'
 
 export async function worker (config: Config): Promise<void> {
   const log = pino({ level: config.logLevel })
   const core = await openCore(config, {
     gc: r => { log.debug({ gc: r }, 'gc report') },
-    dbError: err => { log.warn({ err }, 'database connection lost; the pool reconnects') }
+    ...loggedEvents(() => log)
   })
   if (core.metadata.dialect === 'sqlite') {
     log.warn('a separate worker is meant for shared stores (PostgreSQL); with the embedded store `cairn serve` runs these duties itself')

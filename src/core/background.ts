@@ -1,6 +1,6 @@
 /**
- * The worker's duties, on timers: the garbage collector, and the sweep of what uploads that
- * never committed left behind. `cairn serve` runs them in-process by default (one embedded
+ * The worker's duties: running jobs (tasks, mail, ...) and, on timers, the garbage collector
+ * and the sweep of what uploads that never committed left behind. `cairn serve` runs them in-process by default (one embedded
  * node does everything); in a deployment of many nodes the API nodes run with
  * CAIRN_SERVE_WORKER=false and one or more `cairn worker` processes run them instead.
  *
@@ -42,6 +42,8 @@ export function startBackgroundDuties (core: Core, log: DutyLog): BackgroundDuti
     t.unref()
     timers.push(t)
   }
+  // jobs of every kind this process registered; CAIRN_JOB_CONCURRENCY=0 turns them off here
+  if (config.jobConcurrency > 0) core.jobs.start()
   every(config.gcIntervalSeconds, 'gc', async () => await core.gc())
   if (core.metadata.dialect !== 'sqlite' || config.s3 !== undefined) {
     every(Math.max(60, Math.floor(config.leftoverAgeSeconds / 4)), 'leftover sweep', async () => await core.sweepLeftovers(config.leftoverAgeSeconds * 1000))
@@ -50,6 +52,7 @@ export function startBackgroundDuties (core: Core, log: DutyLog): BackgroundDuti
     stop: async () => {
       stopped = true
       for (const t of timers) clearInterval(t)
+      await core.jobs.stop()
       await running
     }
   }

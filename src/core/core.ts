@@ -13,17 +13,29 @@ import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
+import { Gateway } from './gateway.js'
 import { collectGarbage, sweepLeftovers, type GcReport, type LeftoverReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
 import { checkHealth, type HealthReport } from './health.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
+import type { Job, JobQueue } from './ports/job-queue.js'
+import type { MailMessage, MailReceipt, Mailer } from './ports/mailer.js'
+import { DbJobQueue } from '../adapters/jobs/db-job-queue.js'
+import { OutboxMailer } from '../adapters/mail/outbox-mailer.js'
+import { SmtpMailer } from '../adapters/mail/smtp-mailer.js'
+import { MAIL_JOB, SelfService } from './self-service.js'
+import { registerFileTasks } from './file-tasks.js'
 
 export interface CoreEvents {
   bytesIn: (n: number) => void
   gc: (r: GcReport) => void
   /** a database connection failed outside any request (the pool replaces it) */
   dbError: (err: Error) => void
+  /** a message went out (the log says where: a file in the outbox, or the SMTP server) */
+  mailSent: (to: string, receipt: MailReceipt) => void
+  /** a job's handler failed (it is retried or, on its last attempt, dead) */
+  jobFailed: (err: unknown, job?: Job) => void
 }
 
 export interface Core {
@@ -34,7 +46,13 @@ export interface Core {
   accounts: Accounts
   drive: Drive
   reads: Reads
+  /** the IPFS gateway's policy, path resolution and CAR answers */
+  gateway: Gateway
   rateLimiter: RateLimiter
+  /** durable jobs (in the metadata store); the server starts its worker with jobs.start() */
+  jobs: JobQueue
+  mailer: Mailer
+  selfService: SelfService
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
   /** each dependency answers, or why not */
@@ -82,6 +100,20 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     onBytesIn: events.bytesIn
   })
   const rateLimiter: RateLimiter = config.redisUrl !== undefined ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter()
+  const jobs = new DbJobQueue(metadata.db, {
+    leaseMs: config.jobLeaseSeconds * 1000,
+    concurrency: Math.max(1, config.jobConcurrency),
+    onError: (err, job) => { events.jobFailed?.(err, job) }
+  })
+  const mailer: Mailer = config.smtpUrl !== undefined
+    ? new SmtpMailer(config.smtpUrl, config.mailFrom)
+    : new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom)
+  jobs.handle(MAIL_JOB, async (msg: MailMessage) => {
+    const receipt = await mailer.send(msg)
+    events.mailSent?.(msg.to, receipt)
+    return { to: msg.to, messageId: receipt.messageId, where: receipt.where }
+  })
+  registerFileTasks(jobs, drive)
   return {
     config,
     metadata,
@@ -90,7 +122,11 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     accounts,
     drive,
     reads: new Reads(drive, content),
+    gateway: new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin }),
     rateLimiter,
+    jobs,
+    mailer,
+    selfService: new SelfService(metadata.db, config, jobs),
     gc: async () => {
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)
       events.gc?.(r)
@@ -105,6 +141,8 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, config.s3 === undefined ? 0 : config.leftoverAgeSeconds * 1000),
     sweepLeftovers: async (minAgeMs: number) => await sweepLeftovers({ db: metadata.db, blobs }, minAgeMs),
     close: async () => {
+      await jobs.stop()
+      await mailer.close()
       await rateLimiter.close()
       await content.close()
       await blobs.close()
