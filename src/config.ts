@@ -142,7 +142,8 @@ function size (env: Env, name: string, fallback: number): number {
   }
 }
 
-function s3Config (env: Env): S3Config | undefined {
+/** The CAIRN_S3_* settings of an environment (also used for migrate-store's target). */
+export function s3Config (env: Env): S3Config | undefined {
   const v = (name: string): string | undefined => env[name] === '' ? undefined : env[name]
   const bucket = v('CAIRN_S3_BUCKET')
   if (bucket === undefined) {

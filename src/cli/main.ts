@@ -10,6 +10,7 @@ import type { FsckProblem } from '../core/fsck.js'
 import { parseSize } from '../core/units.js'
 import { accountView, keyView } from '../core/operator-views.js'
 import { serve } from './serve.js'
+import { migrateStoreCommand } from './migrate-store.js'
 import { worker } from './worker.js'
 
 function size (v: string): number {
@@ -135,6 +136,8 @@ export function program (config: () => Config): Command {
       const report = await withCore(o.grace === undefined ? c : { ...c, gcGraceSeconds: o.grace }, async core => await core.gc())
       print(report, o.json === true, () => `freed ${report.contentsFreed} contents, ${report.packsDeleted} packs, ${report.bytesFreed} bytes`)
     })
+
+  migrateStoreCommand(cli, config)
   return cli
 }
 
