@@ -12,6 +12,8 @@
  *   4. memory   peak RSS of the server process during a 5 GB upload   vs  300 MB (BENCH_LARGE=1)
  *   5. S3       upload and cat of the 1 GiB file with packs in S3     vs  steps 1 and 2 (filesystem)
  *               (when CAIRN_TEST_S3_ENDPOINT names an S3 server, e.g. Swift on loopback)
+ *   6. nodes    small puts per second through two API nodes              vs  one node (same stores)
+ *               (when CAIRN_TEST_DATABASE_URL names a PostgreSQL the nodes can share)
  */
 import { existsSync, statfsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -24,6 +26,7 @@ import { importerOnly } from './lib/importer-only.js'
 import { NGINX, startNginx } from './lib/nginx.js'
 import { cleanup, cpuSeconds, installCleanupHandlers, memStatus, trackDir, watchRss } from './lib/procs.js'
 import { s3Bucket, s3Settings, swiftCpuSeconds } from './lib/s3.js'
+import { nodesStep } from './lib/nodes-step.js'
 
 const env = process.env
 function num (name: string, fallback: number): number {
@@ -51,7 +54,8 @@ const cfg = {
   strict: env.BENCH_STRICT === '1',
   rssAbortBytes: num('BENCH_RSS_ABORT_MB', 8000) * MB,
   json: env.BENCH_JSON,
-  s3: s3Settings()
+  s3: s3Settings(),
+  pgAdminUrl: env.CAIRN_TEST_DATABASE_URL
 }
 
 const TARGET = { upload: 0.8, cat: 0.5, putPerSecond: 150, catPerSecond: 1500, peakRssMB: 300 }
@@ -289,6 +293,15 @@ async function smallStep (ctx: Ctx): Promise<void> {
   figure({ name: `small cat (${cfg.smallBytes} B) / healthz`, value: cat.perSecond, anchor: hc.perSecond, unit: 'req/s', ratio: cat.perSecond / hc.perSecond, target: `> ${TARGET.catPerSecond}/s`, ok: catOk })
 }
 
+async function twoNodesStep (root: string, adminUrl: string): Promise<void> {
+  step(`6. nodes: ${cfg.smallBytes}-byte puts through two API nodes vs one (PostgreSQL and one blob dir shared; ${cfg.concurrency} clients in all, split between the nodes)`)
+  const r = await nodesStep({ root, adminUrl, count: cfg.smallPuts, concurrency: cfg.concurrency, bytes: cfg.smallBytes, maxMs: cfg.smallMaxMs })
+  log(`   one node   ${r.one.done} in ${f2(r.one.seconds)} s = ${f1(r.one.perSecond)}/s${r.one.failed > 0 ? ` (${r.one.failed} FAILED: ${r.one.firstError ?? ''})` : ''}`)
+  log(`   two nodes  ${r.two.done} in ${f2(r.two.seconds)} s = ${f1(r.two.perSecond)}/s${r.two.failed > 0 ? ` (${r.two.failed} FAILED)` : ''}`)
+  log(`   => two / one = ${f2(r.two.perSecond / r.one.perSecond)}  (${cpus().length} cores shared by both nodes, PostgreSQL and the client: no target)`)
+  figure({ name: 'small put: two nodes / one node', value: r.two.perSecond, anchor: r.one.perSecond, unit: 'req/s', ratio: r.two.perSecond / r.one.perSecond, target: 'none', ok: undefined })
+}
+
 async function largeStep (ctx: Ctx): Promise<void> {
   const n = cfg.largeBytes
   step(`4. memory: peak RSS of the server process (pid ${ctx.server.pid}) during a ${f1(n / 1e9)} GB upload and download (data generated on the fly, never held)`)
@@ -383,6 +396,8 @@ async function main (): Promise<void> {
       await smallStep(ctx)
       if (cfg.s3 !== undefined) await s3Step(ctx, cid, bestPut, bestCat)
       else log('\n(step 5, S3: set CAIRN_TEST_S3_ENDPOINT and its key variables to run it)')
+      if (cfg.pgAdminUrl !== undefined && cfg.pgAdminUrl !== '') await twoNodesStep(root, cfg.pgAdminUrl)
+      else log('\n(step 6, two API nodes: set CAIRN_TEST_DATABASE_URL to a PostgreSQL that may create databases)')
       if (cfg.large) {
         await rm(file, { force: true }) // disk space for the large pack
         // a fresh server process on the same data dir, so the peak is that of this upload alone
