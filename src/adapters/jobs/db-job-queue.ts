@@ -147,6 +147,12 @@ export class DbJobQueue implements JobQueue {
     return rows.map(toJob)
   }
 
+  async prune (before: number): Promise<number> {
+    const r = await this.db.deleteFrom('jobs').where('state', 'in', ['SUCCESS', 'REVOKED'])
+      .where('completed_at', '<', before).executeTakeFirst()
+    return Number(r.numDeletedRows)
+  }
+
   start (): void {
     if (this.started) return
     this.started = true
