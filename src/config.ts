@@ -71,6 +71,14 @@ export interface Config {
   /** finished SUCCESS/REVOKED jobs are deleted this long after they finished; 0 keeps them */
   jobRetentionDays: number
   gateway: GatewayConfig
+  /** port of the cookieless files origin (gateway, raw links); 0 picks a free one */
+  filesPort: number
+  /** public base URL the files origin is reached at (no trailing slash) */
+  filesOrigin: string
+  /** what /ipfs/ serves: content some account references, everything stored, or only signed URLs */
+  gatewayPolicy: GatewayPolicy
+  /** HMAC key for signed gateway URLs; unset: a random key kept in the metadata store */
+  gatewaySigningKey: string | undefined
 }
 
 /** The IPFS Gateway dialect (/api/v1): its limits, from its published FAQ. 0 turns a rate limit off. */
@@ -86,6 +94,9 @@ export interface GatewayConfig {
   /** every other authenticated call, per key */
   callsPerHour: number
 }
+
+export type GatewayPolicy = 'pinned' | 'all' | 'signed'
+export const GATEWAY_POLICIES: readonly GatewayPolicy[] = ['pinned', 'all', 'signed']
 
 const GiB = 1024 ** 3
 /** FluxDrive's published "5120Mb" per-file limit. */
@@ -210,9 +221,22 @@ export function loadConfig (processEnv: Env = process.env): Config {
   const mailFrom = env.CAIRN_MAIL_FROM ?? 'Cairn <no-reply@localhost>'
   if (!/^[^\r\n]*@[^\r\n]*$/.test(mailFrom)) throw new ConfigError('CAIRN_MAIL_FROM must be an address such as "Cairn <no-reply@example.com>"')
 
+  const host = env.CAIRN_HOST ?? '127.0.0.1'
+  const filesPort = int(env, 'CAIRN_FILES_PORT', 8081)
+  const gatewayPolicy = (env.CAIRN_GATEWAY_POLICY ?? '') === '' ? 'pinned' : env.CAIRN_GATEWAY_POLICY as GatewayPolicy
+  if (!GATEWAY_POLICIES.includes(gatewayPolicy)) {
+    throw new ConfigError(`CAIRN_GATEWAY_POLICY must be pinned, all or signed, got "${String(env.CAIRN_GATEWAY_POLICY)}"`)
+  }
+  const signingKey = env.CAIRN_GATEWAY_SIGNING_KEY === '' ? undefined : env.CAIRN_GATEWAY_SIGNING_KEY
+  if (signingKey !== undefined && signingKey.length < 32) throw new ConfigError('CAIRN_GATEWAY_SIGNING_KEY must be at least 32 characters')
+
   return {
-    host: env.CAIRN_HOST ?? '127.0.0.1',
+    host,
     port: int(env, 'CAIRN_PORT', 8080),
+    filesPort,
+    filesOrigin: filesOriginOf(env.CAIRN_FILES_ORIGIN, host, filesPort),
+    gatewayPolicy,
+    gatewaySigningKey: signingKey,
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
     redisUrl,
@@ -240,4 +264,16 @@ export function loadConfig (processEnv: Env = process.env): Config {
       callsPerHour: int(env, 'CAIRN_GATEWAY_CALLS_PER_HOUR', 200)
     }
   }
+}
+
+/** CAIRN_FILES_ORIGIN as given (an http(s) URL, trailing slash dropped), else http://host:port. */
+function filesOriginOf (raw: string | undefined, host: string, port: number): string {
+  if (raw === undefined || raw === '') {
+    const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+    return `http://${h}:${port}`
+  }
+  let u: URL
+  try { u = new URL(raw) } catch { throw new ConfigError(`CAIRN_FILES_ORIGIN must be an http(s) URL, got "${raw}"`) }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`CAIRN_FILES_ORIGIN must be an http(s) URL, got "${raw}"`)
+  return raw.replace(/\/+$/, '')
 }

@@ -5,6 +5,7 @@ import { describeBlobStore, openCore } from '../core/core.js'
 import { startBackgroundDuties } from '../core/background.js'
 import { buildApp } from '../http/app.js'
 import { loggedEvents, type EventLog } from './log-events.js'
+import { buildFilesApp } from '../http/files-app.js'
 import { Metrics } from '../http/metrics.js'
 
 export async function serve (config: Config): Promise<void> {
@@ -16,6 +17,7 @@ export async function serve (config: Config): Promise<void> {
     ...loggedEvents(() => log)
   })
   const { app } = await buildApp(core, metrics)
+  const files = await buildFilesApp(core, metrics)
   log = app.log
   if (core.metadata.dialect === 'sqlite') {
     // the embedded store belongs to this one server: nothing is in flight yet
@@ -24,11 +26,19 @@ export async function serve (config: Config): Promise<void> {
   }
   const bootstrap = await core.accounts.bootstrapAdmin()
   await app.listen({ host: config.host, port: config.port })
-  const addr = app.server.address()
-  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port
+  await files.listen({ host: config.host, port: config.filesPort })
+  const portOf = (a: ReturnType<typeof app.server.address>, fallback: number): number => typeof a === 'object' && a !== null ? a.port : fallback
+  const port = portOf(app.server.address(), config.port)
+  const filesPort = portOf(files.server.address(), config.filesPort)
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   // one write, so whoever reads the banner sees it whole
-  const lines = [`Cairn is listening on http://${host}:${port}`, `  data: ${config.dataDir} (${core.metadata.dialect})`, `  blobs: ${describeBlobStore(config)}`]
+  const lines = [
+    `Cairn is listening on http://${host}:${port}`,
+    `  files (gateway /ipfs/, policy ${config.gatewayPolicy}) on http://${host}:${filesPort}` +
+      (config.filesPort === 0 || config.filesOrigin === `http://${host}:${filesPort}` ? '' : `, public at ${config.filesOrigin}`),
+    `  data: ${config.dataDir} (${core.metadata.dialect})`,
+    `  blobs: ${describeBlobStore(config)}`
+  ]
   if (bootstrap !== undefined) {
     lines.push(`  first start: admin account ${bootstrap.account.id}`)
     lines.push(`  admin API key (shown once, store it now): ${bootstrap.key}`)
@@ -43,7 +53,7 @@ export async function serve (config: Config): Promise<void> {
     if (stopping) return
     stopping = true
     app.log.info({ signal }, 'shutting down: finishing in-flight requests')
-    app.close().then(async () => { await duties?.stop() }).then(async () => { await core.close() }).then(() => process.exit(0), err => {
+    Promise.all([app.close(), files.close()]).then(async () => { await duties?.stop() }).then(async () => { await core.close() }).then(() => process.exit(0), err => {
       app.log.error({ err }, 'shutdown failed')
       process.exit(1)
     })

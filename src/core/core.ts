@@ -13,6 +13,7 @@ import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
+import { Gateway } from './gateway.js'
 import { collectGarbage, sweepLeftovers, type GcReport, type LeftoverReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
 import { checkHealth, type HealthReport } from './health.js'
@@ -48,6 +49,8 @@ export interface Core {
   accounts: Accounts
   drive: Drive
   reads: Reads
+  /** the IPFS gateway's policy, path resolution and CAR answers */
+  gateway: Gateway
   rateLimiter: RateLimiter
   /** durable jobs (in the metadata store); the server starts its worker with jobs.start() */
   jobs: JobQueue
@@ -130,6 +133,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     accounts,
     drive,
     reads: new Reads(drive, content),
+    gateway: new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin }),
     rateLimiter,
     jobs,
     mailer,

@@ -18,6 +18,7 @@ import type { ImportProfile } from './content/profiles.js'
 import { CairnError, notFound } from './errors.js'
 import { capacityExceeded, metered, type ByteBudget } from './limits.js'
 import { sniffing } from './mime.js'
+import { codecContentType } from './content/blocks.js'
 import { fileName, parseFolderPath, relativeFilePath } from './paths.js'
 import { isThumbnailable, makeThumbnail } from './thumbnails.js'
 
@@ -184,6 +185,15 @@ export class Drive {
    * Packs that turn out redundant or whose transaction failed are deleted.
    */
   private async commit<T> (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<T>): Promise<T> {
+    return await this.commitRecords(account, imports.map(r => ({
+      order: r.root.cid.toString(),
+      record: async (trx: Trx) => (await this.content.record(trx, r)).duplicate,
+      discard: async () => { await this.content.discard(r) }
+    })), write)
+  }
+
+  /** commit() over anything that records itself in the transaction (an import, an imported CAR) */
+  private async commitRecords<T> (account: Account, records: Recordable[], write: (trx: Trx) => Promise<T>): Promise<T> {
     const outcomes: boolean[] = []
     let written: T
     const attempt = async (): Promise<T> => await this.db.transaction().execute(async trx => {
@@ -192,8 +202,8 @@ export class Drive {
       await lockAccount(trx, account.id)
       // record in one order, by root CID, whatever the order of the request: commits that
       // share content then take its rows' locks in the same order and cannot deadlock
-      outcomes.length = imports.length
-      for (const i of recordOrder(imports)) outcomes[i] = (await this.content.record(trx, imports[i])).duplicate
+      outcomes.length = records.length
+      for (const i of recordOrder(records)) outcomes[i] = await records[i].record(trx)
       const e = await write(trx) // adds the entries and their usage (insertEntries)
       if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
       return e
@@ -211,11 +221,70 @@ export class Drive {
         }
       }
     } catch (err) {
-      await Promise.allSettled(imports.map(async r => { await this.content.discard(r) }))
+      await Promise.allSettled(records.map(async r => { await r.discard() }))
       throw err
     }
-    await Promise.allSettled(imports.filter((_, i) => outcomes[i]).map(async r => { await this.content.discard(r) }))
+    await Promise.allSettled(records.filter((_, i) => outcomes[i]).map(async r => { await r.discard() }))
     return written
+  }
+
+  /**
+   * Import a CAR for an account as one pack of its own (every block verified against its
+   * CID). With `pinRoots` (the default, as Kubo's dag import) each root becomes an entry of
+   * the space, named by its CID, unless the space already has one: the roots are then
+   * referenced and count against the quota, and a root whose DAG the CAR does not hold whole
+   * is refused. Without it the blocks are only stored: unreferenced, served by a gateway
+   * that serves everything stored, freed by the collector after the grace period.
+   */
+  async importCar (account: Account, spaceName: string, source: AsyncIterable<Uint8Array>, opts: { pinRoots: boolean, budget: ByteBudget, signal?: AbortSignal }): Promise<CarImportOutcome> {
+    const imported = await this.content.importCar(metered(source, opts.budget, this.opts.onBytesIn), { signal: opts.signal })
+    const incomplete = imported.roots.find(r => r.missing !== undefined)
+    if (opts.pinRoots && incomplete !== undefined) {
+      await this.content.discard(imported)
+      throw new CairnError('invalid_argument', `the DAG of root ${incomplete.cid.toString()} is incomplete: block ${String(incomplete.missing)} is not in the CAR`)
+    }
+    const spaceId = await this.space(account.id, spaceName)
+    let rootCids: string[] = []
+    const entries = await this.commitRecords(account, [{
+      order: imported.roots[0].cid.toString(),
+      record: async trx => {
+        const o = await this.content.recordCar(trx, imported, { referenced: opts.pinRoots })
+        rootCids = o.rootCids
+        return o.duplicate
+      },
+      discard: async () => { await this.content.discard(imported) }
+    }], async trx => {
+      if (!opts.pinRoots) return []
+      const rows: Array<Database['entries']> = []
+      for (const [i, root] of imported.roots.entries()) {
+        const cid = rootCids[i]
+        if (rows.some(r => r.cid === cid)) continue
+        const held = await trx.selectFrom('entries').select('id').where('space_id', '=', spaceId).where('cid', '=', cid).executeTakeFirst()
+        if (held !== undefined) continue
+        rows.push({
+          id: randomUUID(),
+          space_id: spaceId,
+          account_id: account.id,
+          parent_id: '',
+          kind: root.kind === 'directory' ? 'directory' : 'file',
+          name: cid,
+          cid,
+          size: root.size,
+          mimetype: root.kind === 'dag' ? (codecContentType(root.cid.code) ?? 'application/octet-stream') : null,
+          thumbnail_cid: null,
+          pinned: 1,
+          created_at: Date.now() + i
+        })
+      }
+      if (rows.length > 0) await insertEntries(trx, account.id, rows)
+      return rows.map(toEntry)
+    })
+    return {
+      roots: imported.roots.map((r, i) => ({ cid: rootCids[i] ?? r.cid.toString(), kind: r.kind, size: r.size, missing: r.missing })),
+      blockCount: imported.blocks.length,
+      blockBytes: imported.blockBytes,
+      entries
+    }
   }
 
   private async thumbnailFor (mimetype: string, root: IngestResult, profile: ImportProfile): Promise<IngestResult | undefined> {
@@ -481,9 +550,25 @@ export interface FileQuery {
   order?: 'asc' | 'desc'
 }
 
-/** Indexes of `imports` sorted by root CID (stable: the first of equal roots is recorded first). */
-function recordOrder (imports: IngestResult[]): number[] {
-  const keys = imports.map(r => r.root.cid.toString())
+/** Something a commit records in its transaction; `record` answers whether it was a duplicate (to discard after commit). */
+interface Recordable {
+  /** the root CID: records are written in this order */
+  order: string
+  record: (trx: Trx) => Promise<boolean>
+  discard: () => Promise<void>
+}
+
+export interface CarImportOutcome {
+  roots: Array<{ cid: string, kind: 'file' | 'directory' | 'dag', size: number, missing: string | undefined }>
+  blockCount: number
+  blockBytes: number
+  /** the entries made for the roots (none without pinRoots, or when the space had them already) */
+  entries: Entry[]
+}
+
+/** Indexes of `records` sorted by root CID (stable: the first of equal roots is recorded first). */
+function recordOrder (records: Recordable[]): number[] {
+  const keys = records.map(r => r.order)
   return keys.map((_, i) => i).sort((x, y) => keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : x - y)
 }
 
