@@ -70,6 +70,8 @@ export interface Config {
   jobConcurrency: number
   /** how long a worker's claim on a job holds without renewal (a dead worker's jobs wait this long) */
   jobLeaseSeconds: number
+  /** finished SUCCESS/REVOKED jobs are deleted this long after they finished; 0 keeps them */
+  jobRetentionDays: number
   gateway: GatewayConfig
   /** port of the cookieless files origin (gateway, raw links); 0 picks a free one */
   filesPort: number
@@ -256,6 +258,7 @@ export function loadConfig (processEnv: Env = process.env): Config {
     mailFrom,
     jobConcurrency: int(env, 'CAIRN_JOB_CONCURRENCY', 2),
     jobLeaseSeconds: int(env, 'CAIRN_JOB_LEASE_SECONDS', 30, 1),
+    jobRetentionDays: int(env, 'CAIRN_JOB_RETENTION_DAYS', 30),
     gateway: {
       maxFileBytes: size(env, 'CAIRN_GATEWAY_MAX_FILE_SIZE', 100 * 1024 * 1024),
       bulkDeleteSyncMax: int(env, 'CAIRN_GATEWAY_BULK_DELETE_SYNC_MAX', 100),

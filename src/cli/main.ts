@@ -5,7 +5,8 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { openCore, type Core } from '../core/core.js'
-import { isCairnError } from '../core/errors.js'
+import { CairnError, isCairnError } from '../core/errors.js'
+import { JOB_STATES, type Job, type JobState } from '../core/ports/job-queue.js'
 import type { FsckProblem } from '../core/fsck.js'
 import { parseSize } from '../core/units.js'
 import { accountView, keyView } from '../core/operator-views.js'
@@ -138,6 +139,36 @@ export function program (config: () => Config): Command {
     })
 
   migrateStoreCommand(cli, config)
+
+  const jobs = cli.command('jobs').description('the job queue: tasks and mail (dead jobs are the FAILURE ones)')
+  const jobLine = (j: Job): string => `${j.id}  ${j.state.padEnd(8)} ${j.kind}  attempts ${j.attempts}/${j.maxAttempts}  ${new Date(j.createdAt).toISOString()}${j.error === null ? '' : `  ${j.error}`}`
+  jobs.command('list').description('jobs, newest first')
+    .option('--state <state>', `one of ${JOB_STATES.join(', ')} (FAILURE: the dead jobs)`, v => {
+      if (!(JOB_STATES as readonly string[]).includes(v.toUpperCase())) throw new InvalidArgumentError(`one of ${JOB_STATES.join(', ')}`)
+      return v.toUpperCase() as JobState
+    })
+    .option('--kind <kind>', 'e.g. files.delete_bulk, account.renewal_code')
+    .option('--account <account_id>', 'one account\'s jobs')
+    .option('--limit <n>', 'at most this many (1-1000)', v => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a count'); return n }, 100)
+    .option('--json', 'print JSON')
+    .action(async (o: { state?: JobState, kind?: string, account?: string, limit: number, json?: boolean }) => {
+      const list = await withCore(config(), async core => await core.jobs.list({ state: o.state, kind: o.kind, accountId: o.account, limit: o.limit }))
+      // payloads may carry what the job needs (addresses, CIDs): shown with --json only
+      print(list, o.json === true, () => list.length === 0 ? 'no jobs' : list.map(jobLine).join('\n'))
+    })
+  for (const [verb, what] of [['retry', 'run a FAILURE or REVOKED job again from its first attempt'], ['cancel', 'revoke a job that has not finished']] as const) {
+    jobs.command(`${verb} <job_id>`).description(what).option('--json', 'print JSON')
+      .action(async (id: string, o: { json?: boolean }) => {
+        const job = await withCore(config(), async core => {
+          const before = await core.jobs.get(id)
+          if (before === undefined) throw new CairnError('not_found', `job ${id} not found`)
+          const after = verb === 'retry' ? await core.jobs.retry(id) : await core.jobs.cancel(id)
+          if (after === undefined || (verb === 'cancel' && after.state !== 'REVOKED')) throw new CairnError('conflict', `job ${id} is ${before.state}: nothing to ${verb}`)
+          return after
+        })
+        print(job, o.json === true, () => jobLine(job))
+      })
+  }
   return cli
 }
 

@@ -235,6 +235,26 @@ export function jobQueueSuite (name: string, open: () => Promise<QueueHarness | 
       assert.ok([...counts.values()].every(c => c === 1), `each ran once: ${JSON.stringify([...counts])}`)
     })
 
+    test('prune drops finished SUCCESS and REVOKED jobs, never dead or unfinished ones', async () => {
+      const q = worker()
+      q.handle('t.prune-ok', async () => 'done')
+      q.handle('t.prune-dead', async () => { throw new Error('dead') })
+      q.start()
+      const ok = await q.enqueue('t.prune-ok', null)
+      const dead = await q.enqueue('t.prune-dead', null, { maxAttempts: 1 })
+      const revoked = await q.enqueue('t.prune-nobody', null)
+      await q.cancel(revoked.id)
+      const waiting = await q.enqueue('t.prune-nobody', null)
+      await until(q, ok.id, settled)
+      await until(q, dead.id, settled)
+      assert.equal(await q.prune(Date.now() - 60_000), 0, 'nothing finished that long ago')
+      assert.ok(await q.prune(Date.now() + 1) >= 2)
+      assert.equal(await q.get(ok.id), undefined)
+      assert.equal(await q.get(revoked.id), undefined)
+      assert.equal((await q.get(dead.id))?.state, 'FAILURE')
+      assert.equal((await q.get(waiting.id))?.state, 'PENDING')
+    })
+
     test('stop hands a running job back without using up an attempt; another worker finishes it', async () => {
       const a = worker()
       a.handle('t.interrupted', async (_p, { signal }) => {

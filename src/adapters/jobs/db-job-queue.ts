@@ -89,6 +89,12 @@ export class DbJobStore implements JobStore {
     const row = await this.db.selectFrom('jobs').select('backoff_ms').where('id', '=', id).executeTakeFirst()
     return Number(row?.backoff_ms ?? 1000)
   }
+
+  async prune (before: number): Promise<number> {
+    const r = await this.db.deleteFrom('jobs').where('state', 'in', ['SUCCESS', 'REVOKED'])
+      .where('completed_at', '<', before).executeTakeFirst()
+    return Number(r.numDeletedRows)
+  }
 }
 
 export class DbJobQueue extends LeasedJobQueue {

@@ -36,6 +36,8 @@ export interface JobStore {
   finish: (id: string, owner: string, patch: Partial<JobRecord>) => Promise<void>
   /** the first retry delay the job was enqueued with */
   backoffOf: (id: string) => Promise<number>
+  /** delete SUCCESS and REVOKED jobs completed before `before`; how many went */
+  prune: (before: number) => Promise<number>
 }
 
 export interface LeasedQueueOptions {
@@ -155,6 +157,10 @@ export class LeasedJobQueue implements JobQueue {
     const again = await this.get(job.id, opts)
     this.wake()
     return again
+  }
+
+  async prune (before: number): Promise<number> {
+    return await this.store.prune(before)
   }
 
   async list (opts: ListOptions = {}): Promise<Job[]> {

@@ -127,12 +127,35 @@ restate(id, h[2], h[1], 'PENDING', h[3])
 return 1
 `
 
+/**
+ * ARGV: prefix, state (SUCCESS or REVOKED), before, batch -> delete up to \`batch\` jobs in that
+ * state completed before \`before\`; answers how many were looked at and how many went
+ */
+const PRUNE = LUA_COMMON + `
+local state = ARGV[2]
+local ids = redis.call('ZRANGEBYSCORE', p .. 'state:' .. state, '-inf', '(' .. ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local gone = 0
+for _, id in ipairs(ids) do
+  local h = redis.call('HMGET', jkey(id), 'state', 'completed_at', 'kind', 'account_id')
+  if h[1] == state and h[2] and tonumber(h[2]) < tonumber(ARGV[3]) then
+    redis.call('DEL', jkey(id))
+    redis.call('ZREM', p .. 'state:' .. state, id)
+    redis.call('ZREM', p .. 'all', id)
+    redis.call('ZREM', p .. 'kind:' .. h[3], id)
+    if h[4] then redis.call('ZREM', p .. 'account:' .. h[4], id) end
+    gone = gone + 1
+  end
+end
+return {#ids, gone}
+`
+
 interface Scripts {
   cairnJobClaim: (...args: Array<string | number>) => Promise<string | null>
   cairnJobRenew: (...args: Array<string | number>) => Promise<number>
   cairnJobFinish: (...args: Array<string | number>) => Promise<number>
   cairnJobRevoke: (...args: Array<string | number>) => Promise<number>
   cairnJobReset: (...args: Array<string | number>) => Promise<number>
+  cairnJobPrune: (...args: Array<string | number>) => Promise<[number, number]>
 }
 
 function fromHash (h: Record<string, string>): JobRecord | undefined {
@@ -157,6 +180,7 @@ export class RedisJobStore implements JobStore {
     this.redis.defineCommand('cairnJobFinish', { numberOfKeys: 0, lua: FINISH })
     this.redis.defineCommand('cairnJobRevoke', { numberOfKeys: 0, lua: REVOKE })
     this.redis.defineCommand('cairnJobReset', { numberOfKeys: 0, lua: RESET })
+    this.redis.defineCommand('cairnJobPrune', { numberOfKeys: 0, lua: PRUNE })
     this.s = this.redis as unknown as Scripts
   }
 
@@ -232,6 +256,21 @@ export class RedisJobStore implements JobStore {
 
   async backoffOf (id: string): Promise<number> {
     return Number(await this.redis.hget(this.key(id), 'backoff_ms') ?? 1000)
+  }
+
+  async prune (before: number): Promise<number> {
+    const BATCH = 500
+    let gone = 0
+    for (const state of ['SUCCESS', 'REVOKED']) {
+      // a job created before `before` but completed after it stays, and is looked at again
+      // next time; batches go on while whole batches are deleted
+      for (;;) {
+        const [seen, deleted] = await this.s.cairnJobPrune.call(this.redis, this.prefix, state, before, BATCH)
+        gone += deleted
+        if (seen < BATCH || deleted === 0) break
+      }
+    }
+    return gone
   }
 
   async ping (): Promise<void> { await this.redis.ping() }
