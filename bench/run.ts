@@ -9,6 +9,7 @@
  *   1. upload   POST /api/v0/put of a 1 GiB file (curl -F file=@...)  vs  the importer alone
  *   2. cat      POST /api/v0/cat of that file (curl)                  vs  nginx serving it
  *   3. small    4 KiB put and cat requests per second                 vs  GET /healthz
+ *   2b. gateway GET /ipfs/<cid> of that file, whole and in 1 MiB ranges   vs  nginx serving it
  *   4. memory   peak RSS of the server process during a 5 GB upload   vs  300 MB (BENCH_LARGE=1)
  */
 import { existsSync, statfsSync } from 'node:fs'
@@ -39,6 +40,8 @@ const cfg = {
   largeBytes: Math.round(num('BENCH_LARGE_BYTES', 5e9)),
   uploadRuns: num('BENCH_UPLOAD_RUNS', 2),
   catRuns: num('BENCH_CAT_RUNS', 3),
+  rangeBytes: Math.round(num('BENCH_RANGE_MIB', 1) * MiB),
+  gatewayRuns: num('BENCH_GATEWAY_RUNS', 2),
   smallBytes: num('BENCH_SMALL_BYTES', 4096),
   smallPuts: num('BENCH_SMALL_PUTS', 2000),
   smallCats: num('BENCH_SMALL_CATS', 5000),
@@ -50,7 +53,7 @@ const cfg = {
   json: env.BENCH_JSON
 }
 
-const TARGET = { upload: 0.8, cat: 0.5, putPerSecond: 150, catPerSecond: 1500, peakRssMB: 300 }
+const TARGET = { upload: 0.8, cat: 0.5, gateway: 0.5, putPerSecond: 150, catPerSecond: 1500, peakRssMB: 300 }
 
 // ---------- output ----------
 const f1 = (n: number): string => n.toFixed(1)
@@ -151,6 +154,73 @@ async function catStep (ctx: Ctx, cid: string): Promise<void> {
   log(`   => cairn ${f1(best(cairn))} MB/s / nginx ${f1(best(ngx))} MB/s = ${f2(ratio)}  (target >= ${TARGET.cat}: ${verdict(ratio >= TARGET.cat)}; best of ${cfg.catRuns} each; server peak RSS ${f1(peakKiB / 1024)} MiB)`)
   figure({ name: `cat ${sizeLabel()} / nginx`, value: best(cairn), anchor: best(ngx), unit: 'MB/s', ratio, target: `>= ${TARGET.cat}`, ok: ratio >= TARGET.cat })
   figure({ name: `server peak RSS, ${sizeLabel()} cat`, value: peakKiB / 1024, anchor: NaN, unit: 'MiB', ratio: NaN, target: 'info', ok: undefined })
+}
+
+/** the 1 MiB ranges of the file, in a fixed shuffled order (the same for both sides) */
+function rangeOrder (): Array<{ start: number, end: number }> {
+  const n = Math.ceil(cfg.fileBytes / cfg.rangeBytes)
+  const out: Array<{ start: number, end: number }> = []
+  for (let k = 0; k < n; k++) {
+    const i = (k * 7919) % n // 7919 is prime: a permutation of 0..n-1 unless n is a multiple of it
+    out.push({ start: i * cfg.rangeBytes, end: Math.min(cfg.fileBytes, (i + 1) * cfg.rangeBytes) })
+  }
+  return out
+}
+
+async function rangesMBps (base: string, path: string, ranges: Array<{ start: number, end: number }>): Promise<{ mbps: number, r: LoadResult }> {
+  const r = await load(base, {
+    count: ranges.length,
+    concurrency: 1,
+    maxMs: 600_000,
+    make: i => ({
+      method: 'GET',
+      path,
+      headers: { range: `bytes=${ranges[i].start}-${ranges[i].end - 1}` },
+      check: (status, body) => status !== 206 ? `status ${status}` : body.byteLength !== ranges[i].end - ranges[i].start ? `${body.byteLength} bytes` : undefined
+    })
+  })
+  if (r.failed > 0) throw new Error(`range requests to ${base}${path} failed: ${r.firstError ?? ''}`)
+  return { mbps: mbps(ranges.reduce((n, x) => n + x.end - x.start, 0), r.seconds), r }
+}
+
+async function gatewayStep (ctx: Ctx, cid: string): Promise<void> {
+  step(`2b. gateway: GET ${ctx.server.filesUrl}/ipfs/<cid> of the same ${f1(cfg.fileBytes / MiB)} MiB, whole (curl) and in ${f1(cfg.rangeBytes / MiB)} MiB ranges (one keep-alive client, shuffled order), vs nginx serving the file`)
+  const url = `${ctx.server.filesUrl}/ipfs/${cid}`
+  const check = await hashResponse(url, { method: 'GET' })
+  if (check.bytes !== cfg.fileBytes || check.sha256 !== ctx.fileSha) throw new Error(`the gateway returned ${check.bytes} bytes with sha256 ${check.sha256}`)
+  log('   the gateway returns the uploaded bytes (sha256 checked)')
+  const nginx = await startNginx(join(ctx.root, 'nginx-gw'), join(ctx.root, 'data'))
+  const ranges = rangeOrder()
+  const whole = { cairn: [] as number[], nginx: [] as number[] }
+  const ranged = { cairn: [] as number[], nginx: [] as number[] }
+  try {
+    for (let i = 0; i < cfg.gatewayRuns; i++) {
+      const s0 = cpuSeconds(ctx.server.pid)
+      const c = await curlGet(url)
+      const cpu = cpuSeconds(ctx.server.pid) - s0
+      if (c.downloaded !== cfg.fileBytes) throw new Error(`the gateway sent ${c.downloaded} bytes`)
+      whole.cairn.push(mbps(c.downloaded, c.seconds))
+      const n = await curlGet(`${nginx.url}/blob.bin`)
+      whole.nginx.push(mbps(n.downloaded, n.seconds))
+      log(`   whole:  gateway ${f1(whole.cairn[i])} MB/s (${f2(c.seconds)} s, server ${f2(cpu)} CPU-s)    nginx ${f1(whole.nginx[i])} MB/s (${f2(n.seconds)} s)`)
+
+      const r0 = cpuSeconds(ctx.server.pid)
+      const gr = await rangesMBps(ctx.server.filesUrl, `/ipfs/${cid}`, ranges)
+      const rcpu = cpuSeconds(ctx.server.pid) - r0
+      ranged.cairn.push(gr.mbps)
+      const nr = await rangesMBps(nginx.url, '/blob.bin', ranges)
+      ranged.nginx.push(nr.mbps)
+      log(`   ranges: gateway ${f1(gr.mbps)} MB/s (${ranges.length} in ${f2(gr.r.seconds)} s, p50 ${f1(gr.r.p50ms)} ms, server ${f2(rcpu)} CPU-s)    nginx ${f1(nr.mbps)} MB/s (p50 ${f1(nr.r.p50ms)} ms)`)
+    }
+  } finally {
+    await nginx.stop()
+  }
+  const wr = best(whole.cairn) / best(whole.nginx)
+  const rr = best(ranged.cairn) / best(ranged.nginx)
+  log(`   => whole  ${f1(best(whole.cairn))} / ${f1(best(whole.nginx))} MB/s = ${f2(wr)}  (target >= ${TARGET.gateway}: ${verdict(wr >= TARGET.gateway)})`)
+  log(`   => ranges ${f1(best(ranged.cairn))} / ${f1(best(ranged.nginx))} MB/s = ${f2(rr)}  (target >= ${TARGET.gateway}: ${verdict(rr >= TARGET.gateway)}; best of ${cfg.gatewayRuns} each)`)
+  figure({ name: `gateway ${sizeLabel()} / nginx`, value: best(whole.cairn), anchor: best(whole.nginx), unit: 'MB/s', ratio: wr, target: `>= ${TARGET.gateway}`, ok: wr >= TARGET.gateway })
+  figure({ name: `gateway ${f1(cfg.rangeBytes / MiB)} MiB ranges / nginx`, value: best(ranged.cairn), anchor: best(ranged.nginx), unit: 'MB/s', ratio: rr, target: `>= ${TARGET.gateway}`, ok: rr >= TARGET.gateway })
 }
 
 type Measured = LoadResult & { serverCpuMs: number }
@@ -313,6 +383,7 @@ async function main (): Promise<void> {
     try {
       const { cid } = await uploadStep(ctx)
       await catStep(ctx, cid)
+      await gatewayStep(ctx, cid)
       await smallStep(ctx)
       if (cfg.large) {
         await rm(file, { force: true }) // disk space for the large pack
