@@ -134,6 +134,18 @@ describe('gateway policy: signed', () => {
     await assert.rejects(s.core.gateway.sign(CID.parse(root), 0), /ttl/)
   })
 
+  test('the operator API signs too (admin keys only)', async () => {
+    const admin = await s.core.accounts.create({ plan: 'PRO', role: 'admin' })
+    const { key } = await s.core.accounts.createKey(admin.id)
+    const res = await fetch(`${s.url}/admin/v1/gateway/sign`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ cid: root, ttl: 60 }) })
+    assert.equal(res.status, 200)
+    const out = await res.json() as { url: string, exp: number, sig: string }
+    assert.equal((await gw(s, `/ipfs/${root}/hello.txt?exp=${out.exp}&sig=${out.sig}`)).res.status, 200)
+    const user = await s.account()
+    const refused = await fetch(`${s.url}/admin/v1/gateway/sign`, { method: 'POST', headers: { authorization: `Bearer ${user.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ cid: root }) })
+    assert.equal(refused.status, 403)
+  })
+
   test('cairn gateway sign prints a working URL on the files origin', async () => {
     const r = cli(s.dataDir, ['gateway', 'sign', root, '--ttl', '120', '--json'], { CAIRN_GATEWAY_POLICY: 'signed', CAIRN_FILES_ORIGIN: 'https://files.example.test' })
     assert.equal(r.status, 0, r.stderr)
