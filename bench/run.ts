@@ -4,6 +4,7 @@
  *
  *   npm run bench                  the 1 GiB steps and the small-request steps (2-3 minutes)
  *   BENCH_LARGE=1 npm run bench    also peak server RSS during a 5 GB upload and download
+ *   BENCH_ONLY=gateway npm run bench   one upload, then only the gateway step (2b)
  *
  * Steps:
  *   1. upload   POST /api/v0/put of a 1 GiB file (curl -F file=@...)  vs  the importer alone
@@ -50,7 +51,9 @@ const cfg = {
   tmp: env.BENCH_TMPDIR ?? tmpdir(),
   strict: env.BENCH_STRICT === '1',
   rssAbortBytes: num('BENCH_RSS_ABORT_MB', 8000) * MB,
-  json: env.BENCH_JSON
+  json: env.BENCH_JSON,
+  /** 'gateway': upload the file once (no importer runs), then only step 2b; lighter on a shared machine */
+  only: env.BENCH_ONLY
 }
 
 const TARGET = { upload: 0.8, cat: 0.5, gateway: 0.5, putPerSecond: 150, catPerSecond: 1500, peakRssMB: 300 }
@@ -381,11 +384,17 @@ async function main (): Promise<void> {
     log(`server pid ${server.pid} at ${server.url} (data ${dataDir}, log level ${senv.CAIRN_LOG_LEVEL ?? ''}; RSS at start ${f1(memStatus(server.pid).rssKiB / 1024)} MiB)`)
     const ctx: Ctx = { root, dataDir, file, fileSha, server, creds }
     try {
-      const { cid } = await uploadStep(ctx)
-      await catStep(ctx, cid)
-      await gatewayStep(ctx, cid)
-      await smallStep(ctx)
-      if (cfg.large) {
+      if (cfg.only === 'gateway') {
+        const up = await curlPut(server.url, creds.zelid, creds.key, file)
+        log(`uploaded ${f1(cfg.fileBytes / MiB)} MiB in ${f2(up.seconds)} s as ${up.hash} (BENCH_ONLY=gateway: steps 1, 2, 3 skipped)`)
+        await gatewayStep(ctx, up.hash)
+      } else {
+        const { cid } = await uploadStep(ctx)
+        await catStep(ctx, cid)
+        await gatewayStep(ctx, cid)
+        await smallStep(ctx)
+      }
+      if (cfg.large && cfg.only === undefined) {
         await rm(file, { force: true }) // disk space for the large pack
         // a fresh server process on the same data dir, so the peak is that of this upload alone
         await ctx.server.stop()
