@@ -142,6 +142,18 @@ describe('CAR import and export', () => {
     assert.deepEqual(fsck.problems, [])
   })
 
+  test('a file root gets a sniffed type, as an upload does', async () => {
+    const a = await s.account()
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a7e6c4e30000000049454e44ae426082', 'hex')
+    const text = new TextEncoder().encode('just some text\n')
+    const blocks = await Promise.all([png, text].map(async bytes => ({ cid: CID.createV1(0x55, await sha256.digest(bytes)).toString(), bytes })))
+    const res = await importCarHttp(s, a.auth, await carOf(blocks.map(b => CID.parse(b.cid)), blocks))
+    assert.equal(res.status, 200)
+    const ls = await json(await post(`${s.url}/api/v0/ls`, a.auth))
+    const types = Object.fromEntries(ls.files.map((f: { hash: string, mimetype: string }) => [f.hash, f.mimetype]))
+    assert.deepEqual(types, { [blocks[0].cid]: 'image/png', [blocks[1].cid]: 'text/plain' })
+  })
+
   test('export, then import elsewhere: the same CIDs, the same bytes, the same CAR', async () => {
     const a = await s.account()
     const data = deterministicBytes(700 * 1024, 'car-roundtrip')
