@@ -4,11 +4,13 @@
  *
  *   npm run bench                  the 1 GiB steps and the small-request steps (2-3 minutes)
  *   BENCH_LARGE=1 npm run bench    also peak server RSS during a 5 GB upload and download
+ *   BENCH_ONLY=gateway npm run bench   one upload, then only the gateway step (2b)
  *
  * Steps:
  *   1. upload   POST /api/v0/put of a 1 GiB file (curl -F file=@...)  vs  the importer alone
  *   2. cat      POST /api/v0/cat of that file (curl)                  vs  nginx serving it
  *   3. small    4 KiB put and cat requests per second                 vs  GET /healthz
+ *   2b. gateway GET /ipfs/<cid> of that file, whole and in 1 MiB ranges   vs  nginx serving it
  *   4. memory   peak RSS of the server process during a 5 GB upload   vs  300 MB (BENCH_LARGE=1)
  *   5. S3       upload and cat of the 1 GiB file with packs in S3     vs  steps 1 and 2 (filesystem)
  *               (when CAIRN_TEST_S3_ENDPOINT names an S3 server, e.g. Swift on loopback)
@@ -45,6 +47,8 @@ const cfg = {
   largeBytes: Math.round(num('BENCH_LARGE_BYTES', 5e9)),
   uploadRuns: num('BENCH_UPLOAD_RUNS', 2),
   catRuns: num('BENCH_CAT_RUNS', 3),
+  rangeBytes: Math.round(num('BENCH_RANGE_MIB', 1) * MiB),
+  gatewayRuns: num('BENCH_GATEWAY_RUNS', 2),
   smallBytes: num('BENCH_SMALL_BYTES', 4096),
   smallPuts: num('BENCH_SMALL_PUTS', 2000),
   smallCats: num('BENCH_SMALL_CATS', 5000),
@@ -55,10 +59,12 @@ const cfg = {
   rssAbortBytes: num('BENCH_RSS_ABORT_MB', 8000) * MB,
   json: env.BENCH_JSON,
   s3: s3Settings(),
-  pgAdminUrl: env.CAIRN_TEST_DATABASE_URL
+  pgAdminUrl: env.CAIRN_TEST_DATABASE_URL,
+  /** 'gateway': upload the file once (no importer runs), then only step 2b; lighter on a shared machine */
+  only: env.BENCH_ONLY
 }
 
-const TARGET = { upload: 0.8, cat: 0.5, putPerSecond: 150, catPerSecond: 1500, peakRssMB: 300 }
+const TARGET = { upload: 0.8, cat: 0.5, gateway: 0.5, putPerSecond: 150, catPerSecond: 1500, peakRssMB: 300 }
 
 // ---------- output ----------
 const f1 = (n: number): string => n.toFixed(1)
@@ -221,6 +227,73 @@ async function s3Step (ctx: Ctx, cid: string, fsPut: number, fsCat: number): Pro
     if (server !== undefined) await server.stop()
     await bucket.drop()
   }
+}
+
+/** the 1 MiB ranges of the file, in a fixed shuffled order (the same for both sides) */
+function rangeOrder (): Array<{ start: number, end: number }> {
+  const n = Math.ceil(cfg.fileBytes / cfg.rangeBytes)
+  const out: Array<{ start: number, end: number }> = []
+  for (let k = 0; k < n; k++) {
+    const i = (k * 7919) % n // 7919 is prime: a permutation of 0..n-1 unless n is a multiple of it
+    out.push({ start: i * cfg.rangeBytes, end: Math.min(cfg.fileBytes, (i + 1) * cfg.rangeBytes) })
+  }
+  return out
+}
+
+async function rangesMBps (base: string, path: string, ranges: Array<{ start: number, end: number }>): Promise<{ mbps: number, r: LoadResult }> {
+  const r = await load(base, {
+    count: ranges.length,
+    concurrency: 1,
+    maxMs: 600_000,
+    make: i => ({
+      method: 'GET',
+      path,
+      headers: { range: `bytes=${ranges[i].start}-${ranges[i].end - 1}` },
+      check: (status, body) => status !== 206 ? `status ${status}` : body.byteLength !== ranges[i].end - ranges[i].start ? `${body.byteLength} bytes` : undefined
+    })
+  })
+  if (r.failed > 0) throw new Error(`range requests to ${base}${path} failed: ${r.firstError ?? ''}`)
+  return { mbps: mbps(ranges.reduce((n, x) => n + x.end - x.start, 0), r.seconds), r }
+}
+
+async function gatewayStep (ctx: Ctx, cid: string): Promise<void> {
+  step(`2b. gateway: GET ${ctx.server.filesUrl}/ipfs/<cid> of the same ${f1(cfg.fileBytes / MiB)} MiB, whole (curl) and in ${f1(cfg.rangeBytes / MiB)} MiB ranges (one keep-alive client, shuffled order), vs nginx serving the file`)
+  const url = `${ctx.server.filesUrl}/ipfs/${cid}`
+  const check = await hashResponse(url, { method: 'GET' })
+  if (check.bytes !== cfg.fileBytes || check.sha256 !== ctx.fileSha) throw new Error(`the gateway returned ${check.bytes} bytes with sha256 ${check.sha256}`)
+  log('   the gateway returns the uploaded bytes (sha256 checked)')
+  const nginx = await startNginx(join(ctx.root, 'nginx-gw'), join(ctx.root, 'data'))
+  const ranges = rangeOrder()
+  const whole = { cairn: [] as number[], nginx: [] as number[] }
+  const ranged = { cairn: [] as number[], nginx: [] as number[] }
+  try {
+    for (let i = 0; i < cfg.gatewayRuns; i++) {
+      const s0 = cpuSeconds(ctx.server.pid)
+      const c = await curlGet(url)
+      const cpu = cpuSeconds(ctx.server.pid) - s0
+      if (c.downloaded !== cfg.fileBytes) throw new Error(`the gateway sent ${c.downloaded} bytes`)
+      whole.cairn.push(mbps(c.downloaded, c.seconds))
+      const n = await curlGet(`${nginx.url}/blob.bin`)
+      whole.nginx.push(mbps(n.downloaded, n.seconds))
+      log(`   whole:  gateway ${f1(whole.cairn[i])} MB/s (${f2(c.seconds)} s, server ${f2(cpu)} CPU-s)    nginx ${f1(whole.nginx[i])} MB/s (${f2(n.seconds)} s)`)
+
+      const r0 = cpuSeconds(ctx.server.pid)
+      const gr = await rangesMBps(ctx.server.filesUrl, `/ipfs/${cid}`, ranges)
+      const rcpu = cpuSeconds(ctx.server.pid) - r0
+      ranged.cairn.push(gr.mbps)
+      const nr = await rangesMBps(nginx.url, '/blob.bin', ranges)
+      ranged.nginx.push(nr.mbps)
+      log(`   ranges: gateway ${f1(gr.mbps)} MB/s (${ranges.length} in ${f2(gr.r.seconds)} s, p50 ${f1(gr.r.p50ms)} ms, server ${f2(rcpu)} CPU-s)    nginx ${f1(nr.mbps)} MB/s (p50 ${f1(nr.r.p50ms)} ms)`)
+    }
+  } finally {
+    await nginx.stop()
+  }
+  const wr = best(whole.cairn) / best(whole.nginx)
+  const rr = best(ranged.cairn) / best(ranged.nginx)
+  log(`   => whole  ${f1(best(whole.cairn))} / ${f1(best(whole.nginx))} MB/s = ${f2(wr)}  (target >= ${TARGET.gateway}: ${verdict(wr >= TARGET.gateway)})`)
+  log(`   => ranges ${f1(best(ranged.cairn))} / ${f1(best(ranged.nginx))} MB/s = ${f2(rr)}  (target >= ${TARGET.gateway}: ${verdict(rr >= TARGET.gateway)}; best of ${cfg.gatewayRuns} each)`)
+  figure({ name: `gateway ${sizeLabel()} / nginx`, value: best(whole.cairn), anchor: best(whole.nginx), unit: 'MB/s', ratio: wr, target: `>= ${TARGET.gateway}`, ok: wr >= TARGET.gateway })
+  figure({ name: `gateway ${f1(cfg.rangeBytes / MiB)} MiB ranges / nginx`, value: best(ranged.cairn), anchor: best(ranged.nginx), unit: 'MB/s', ratio: rr, target: `>= ${TARGET.gateway}`, ok: rr >= TARGET.gateway })
 }
 
 type Measured = LoadResult & { serverCpuMs: number }
@@ -391,14 +464,21 @@ async function main (): Promise<void> {
     log(`server pid ${server.pid} at ${server.url} (data ${dataDir}, log level ${senv.CAIRN_LOG_LEVEL ?? ''}; RSS at start ${f1(memStatus(server.pid).rssKiB / 1024)} MiB)`)
     const ctx: Ctx = { root, dataDir, file, fileSha, server, creds }
     try {
-      const { cid, bestPut } = await uploadStep(ctx)
-      const bestCat = await catStep(ctx, cid)
-      await smallStep(ctx)
-      if (cfg.s3 !== undefined) await s3Step(ctx, cid, bestPut, bestCat)
-      else log('\n(step 5, S3: set CAIRN_TEST_S3_ENDPOINT and its key variables to run it)')
-      if (cfg.pgAdminUrl !== undefined && cfg.pgAdminUrl !== '') await twoNodesStep(root, cfg.pgAdminUrl)
-      else log('\n(step 6, two API nodes: set CAIRN_TEST_DATABASE_URL to a PostgreSQL that may create databases)')
-      if (cfg.large) {
+      if (cfg.only === 'gateway') {
+        const up = await curlPut(server.url, creds.zelid, creds.key, file)
+        log(`uploaded ${f1(cfg.fileBytes / MiB)} MiB in ${f2(up.seconds)} s as ${up.hash} (BENCH_ONLY=gateway: steps 1, 2, 3, 5, 6 skipped)`)
+        await gatewayStep(ctx, up.hash)
+      } else {
+        const { cid, bestPut } = await uploadStep(ctx)
+        const bestCat = await catStep(ctx, cid)
+        await gatewayStep(ctx, cid)
+        await smallStep(ctx)
+        if (cfg.s3 !== undefined) await s3Step(ctx, cid, bestPut, bestCat)
+        else log('\n(step 5, S3: set CAIRN_TEST_S3_ENDPOINT and its key variables to run it)')
+        if (cfg.pgAdminUrl !== undefined && cfg.pgAdminUrl !== '') await twoNodesStep(root, cfg.pgAdminUrl)
+        else log('\n(step 6, two API nodes: set CAIRN_TEST_DATABASE_URL to a PostgreSQL that may create databases)')
+      }
+      if (cfg.large && cfg.only === undefined) {
         await rm(file, { force: true }) // disk space for the large pack
         // a fresh server process on the same data dir, so the peak is that of this upload alone
         await ctx.server.stop()
