@@ -39,6 +39,12 @@ export interface Config {
   thumbnailMaxSourceBytes: number
   /** edge length (px) of the thumbnail box */
   thumbnailSize: number
+  /** wallet addresses (ZelID or 0x) with the Flux `admin` privilege: the node owner(s) */
+  adminZelids: string[]
+  /** a first wallet login makes an account for that address (on the STARTER plan) */
+  walletSignup: boolean
+  /** let Flux restore/size calls fetch URLs on private and loopback addresses (tests, closed networks) */
+  fluxAllowPrivateUrls: boolean
 }
 
 const GiB = 1024 ** 3
@@ -65,6 +71,14 @@ function int (env: Env, name: string, fallback: number, min = 0): number {
   const n = Number(raw)
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`)
   return n
+}
+
+function bool (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (/^(true|1|yes|on)$/i.test(raw)) return true
+  if (/^(false|0|no|off)$/i.test(raw)) return false
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
 }
 
 function size (env: Env, name: string, fallback: number): number {
@@ -127,6 +141,9 @@ export function loadConfig (processEnv: Env = process.env): Config {
     gcIntervalSeconds: int(env, 'CAIRN_GC_INTERVAL_SECONDS', 600),
     trustProxy: (env.CAIRN_TRUST_PROXY ?? '').split(',').map(s => s.trim()).filter(Boolean),
     thumbnailMaxSourceBytes: size(env, 'CAIRN_THUMBNAIL_MAX_SOURCE', 50 * 1024 * 1024),
-    thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16)
+    thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16),
+    adminZelids: (env.CAIRN_ADMIN_ZELID ?? '').split(',').map(s => s.trim()).filter(Boolean),
+    walletSignup: bool(env, 'CAIRN_WALLET_SIGNUP', true),
+    fluxAllowPrivateUrls: bool(env, 'CAIRN_FLUX_ALLOW_PRIVATE_URLS', false)
   }
 }

@@ -11,6 +11,7 @@ import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
+import { WalletAuth } from './wallet-auth.js'
 import { collectGarbage, sweepLeftovers, type GcReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
 import type { BlobStore } from './ports/blob-store.js'
@@ -31,6 +32,8 @@ export interface Core {
   accounts: Accounts
   drive: Drive
   reads: Reads
+  /** wallet (ZelID) login phrases and sessions */
+  wallet: WalletAuth
   rateLimiter: RateLimiter
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
@@ -58,6 +61,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     accounts,
     drive,
     reads: new Reads(drive, content),
+    wallet: new WalletAuth(metadata.db, accounts, config),
     rateLimiter,
     gc: async () => {
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)
