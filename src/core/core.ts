@@ -12,6 +12,9 @@ import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
 import { WalletAuth } from './wallet-auth.js'
+import { SpaceTree } from './space-tree.js'
+import { AppVolumes } from './app-volumes.js'
+import { Fluxshare } from './fluxshare.js'
 import { collectGarbage, sweepLeftovers, type GcReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
 import type { BlobStore } from './ports/blob-store.js'
@@ -34,6 +37,10 @@ export interface Core {
   reads: Reads
   /** wallet (ZelID) login phrases and sessions */
   wallet: WalletAuth
+  /** spaces as path-addressed file trees (Fluxshare, app volumes) */
+  tree: SpaceTree
+  appVolumes: AppVolumes
+  fluxshare: Fluxshare
   rateLimiter: RateLimiter
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
@@ -53,6 +60,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     onBytesIn: events.bytesIn
   })
   const rateLimiter = new MemoryRateLimiter()
+  const tree = new SpaceTree(metadata.db, content, drive)
   return {
     config,
     metadata,
@@ -62,6 +70,9 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     drive,
     reads: new Reads(drive, content),
     wallet: new WalletAuth(metadata.db, accounts, config),
+    tree,
+    appVolumes: new AppVolumes(metadata.db, accounts, content, tree),
+    fluxshare: new Fluxshare(metadata.db),
     rateLimiter,
     gc: async () => {
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)

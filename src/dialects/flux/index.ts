@@ -11,6 +11,10 @@ import type { FluxDeps } from './context.js'
 import { errorBody, fluxErrorHandler } from './envelope.js'
 import { idRoutes } from './routes/id.js'
 import { keyRoutes } from './routes/keys.js'
+import { fluxshareRoutes } from './routes/fluxshare.js'
+import { volumeRoutes } from './routes/volumes.js'
+import { ioutilsRoutes } from './routes/ioutils.js'
+import { backupRoutes } from './routes/backup.js'
 
 export const FLUX_PREFIXES = ['/id', '/apps', '/ioutils', '/backup'] as const
 type Prefix = typeof FLUX_PREFIXES[number]
@@ -19,9 +23,9 @@ export type FluxRoutes = (app: FastifyInstance, deps: FluxDeps) => void
 
 const ROUTES: Record<Prefix, FluxRoutes[]> = {
   '/id': [idRoutes, keyRoutes],
-  '/apps': [],
-  '/ioutils': [],
-  '/backup': []
+  '/apps': [fluxshareRoutes, volumeRoutes],
+  '/ioutils': [ioutilsRoutes],
+  '/backup': [backupRoutes]
 }
 
 export function addFluxRoutes (prefix: Prefix, ...r: FluxRoutes[]): void {
