@@ -490,3 +490,24 @@ describe('Flux file services', () => {
     assert.equal((await getJson(`${s.url}/backup/removebackupfile/local%2Fbackup_c.tar.gz/rm`, user)).status, 404)
   })
 })
+
+describe('Flux upload limits', () => {
+  let s: TestServer
+  before(async () => { s = await startServer({ CAIRN_MAX_FILE_SIZE: '100KiB', CAIRN_PLAN_STARTER_CAPACITY: '300KiB' }) })
+  after(async () => { await s.close() })
+
+  test('a file over the per-file limit is 413 and stores nothing; so is an upload past the capacity', async () => {
+    const u = await login(s.url, btcWallet())
+    const tooBig = await upload(`${s.url}/apps/fluxshare/uploadfile`, u, [{ field: 'file', name: 'big.bin', data: deterministicBytes(150 * 1024, 'big') }])
+    assert.equal(tooBig.status, 413)
+    assert.equal(tooBig.body.status, 'error')
+    assert.deepEqual((await getJson(`${s.url}/apps/fluxshare/getfolder`, u)).body.data, [])
+    for (let i = 0; i < 3; i++) {
+      const ok = await upload(`${s.url}/ioutils/fileupload/volume/lim/c`, u, [{ field: 'file', name: `f${i}.bin`, data: deterministicBytes(90 * 1024, `f${i}`) }])
+      assert.equal(ok.status, 200)
+    }
+    const over = await upload(`${s.url}/ioutils/fileupload/volume/lim/c`, u, [{ field: 'file', name: 'f3.bin', data: deterministicBytes(90 * 1024, 'f3') }])
+    assert.equal(over.status, 413)
+    assert.equal((await getJson(`${s.url}/apps/getfolderinfo/lim/c`, u)).body.data.length, 3)
+  })
+})

@@ -88,7 +88,7 @@ export class WalletAuth {
 
   /** The canonical address and a verified signature, or an error saying which part failed. */
   private async verified (creds: WalletCredentials): Promise<string> {
-    const zelid = canonicalAddress(creds.zelid)
+    const zelid = await canonicalAddress(creds.zelid)
     if (zelid === undefined) throw invalid('Invalid zelid: a P2PKH address (1...), a 0x address or a hex public key')
     if (!await verifyWalletSignature(zelid, creds.loginPhrase, creds.signature)) throw denied('Invalid signature')
     return zelid
@@ -143,7 +143,7 @@ export class WalletAuth {
    * signature that opened it, not expired and not logged out.
    */
   async authenticate (creds: WalletCredentials): Promise<WalletPrincipal> {
-    const zelid = canonicalAddress(creds.zelid)
+    const zelid = await canonicalAddress(creds.zelid)
     if (zelid === undefined || creds.loginPhrase.length === 0 || creds.loginPhrase.length > 200) throw denied('Unauthorized. Access denied.')
     const r = await this.db.selectFrom('wallet_sessions').selectAll().where('login_phrase', '=', creds.loginPhrase).executeTakeFirst()
     if (r === undefined || r.revoked_at !== null || r.expires_at <= Date.now() || r.zelid !== zelid || !sameText(r.signature, creds.signature)) {

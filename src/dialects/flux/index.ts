@@ -28,10 +28,6 @@ const ROUTES: Record<Prefix, FluxRoutes[]> = {
   '/backup': [backupRoutes]
 }
 
-export function addFluxRoutes (prefix: Prefix, ...r: FluxRoutes[]): void {
-  ROUTES[prefix].push(...r)
-}
-
 export async function fluxDialect (app: FastifyInstance, deps: FluxDeps): Promise<void> {
   for (const prefix of FLUX_PREFIXES) {
     await app.register(async scope => {
