@@ -510,4 +510,14 @@ describe('Flux upload limits', () => {
     assert.equal(over.status, 413)
     assert.equal((await getJson(`${s.url}/apps/getfolderinfo/lim/c`, u)).body.data.length, 3)
   })
+
+  test('an inactive subscription is 402 on file calls; the session calls still work', async () => {
+    const u = await login(s.url, btcWallet())
+    const account = await s.core.accounts.findByZelid(u.zelid)
+    await s.core.accounts.update(account?.id as string, { active: false })
+    const r = await getJson(`${s.url}/apps/fluxshare/getfolder`, u)
+    assert.equal(r.status, 402)
+    assert.equal(r.body.data.code, 402)
+    assert.equal((await getJson(`${s.url}/id/loggedsessions`, u)).status, 200)
+  })
 })

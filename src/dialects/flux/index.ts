@@ -5,7 +5,8 @@
  * lenient body parsing, error envelope and 404 do not touch other dialects.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { authorize, type Level } from './auth.js'
+import { CairnError, RateLimitedError } from '../../core/errors.js'
+import { authorize, walletOf, type Level } from './auth.js'
 import { lenientBodies } from './body.js'
 import type { FluxDeps } from './context.js'
 import { errorBody, fluxErrorHandler } from './envelope.js'
@@ -41,6 +42,14 @@ export async function fluxDialect (app: FastifyInstance, deps: FluxDeps): Promis
       scope.addHook('onRequest', async (req: FastifyRequest) => {
         const level = (req.routeOptions.config as { level?: Level }).level ?? 'user'
         await authorize(deps.core, req, level)
+        const w = walletOf(req)
+        if (w === undefined || prefix === '/id') return
+        // file calls: an inactive subscription is 402, and the plan's request rates apply
+        if (!w.account.active) throw new CairnError('subscription_inactive', 'Subscription not active')
+        const kind = req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'put'
+        const limits = w.account.planLimits
+        const d = await deps.core.rateLimiter.hit(`flux:${kind}:${w.session.zelid}:${req.ip}`, kind === 'put' ? limits.putPerSecond : limits.readPerSecond, 1000)
+        if (!d.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(d.retryAfterMs / 1000)))
       })
       for (const r of ROUTES[prefix]) r(scope, deps)
     }, { prefix })
