@@ -334,6 +334,19 @@ describe('Flux file services', () => {
         assert.equal(named.status, 400, `ioutils filename ${what}`)
       }
     }
+    // app and component names: a fixed alphabet, so no path can hide in them
+    for (const [what, value] of [...ATTACKS, ['dot', '.'], ['slash inside', 'a/b']] as Array<[string, string]>) {
+      const e = encodeURIComponent(value)
+      for (const u of [`/apps/getfolderinfo?appname=${e}&component=c`, `/apps/getfolderinfo?appname=safeapp&component=${e}`,
+        `/backup/getvolumedataofcomponent?appname=safeapp&component=${e}`, `/backup/getlocalbackuplist?path=local&appname=${e}`]) {
+        const r = await rawGet(`${s.url}${u}`, user)
+        assert.equal(r.status, 400, `${u} (${what})`)
+      }
+      const up = await upload(`${s.url}/ioutils/fileupload?type=volume&appname=safeapp&component=${e}`, user, [{ field: 'file', name: 'x', data: 'x' }])
+      assert.equal(up.status, 400, `ioutils component ${what}`)
+      const task = await postJson(`${s.url}/apps/appendrestoretask`, user, { appname: value, type: 'local', restore: [{ component: 'c', restore: true }] })
+      assert.equal(task.status, 400, `restore appname ${what}`)
+    }
     assert.deepEqual((await getJson(`${s.url}/apps/getfolderinfo/safeapp/c`, user)).body.data.map((e: { name: string }) => e.name), ['keep'])
     assert.deepEqual((await getJson(`${s.url}/apps/getfolderinfo/safeapp/c/keep`, user)).body.data, [])
   })

@@ -43,12 +43,13 @@ export function listing (nodes: TreeNode[]): Array<Record<string, unknown>> {
 
 export async function sendNode (core: Core, metrics: Metrics, req: FastifyRequest, reply: FastifyReply, accountId: string, space: string, path: string[], node: TreeNode): Promise<FastifyReply> {
   if (node.kind === 'file') return await sendFile(req, reply, core.tree.open(node, abortSignalOf(req)), metrics, 'attachment')
-  return await sendZip(core, metrics, reply, accountId, space, path)
+  return await sendZip(core, metrics, reply, accountId, space, path, 'files')
 }
 
-export async function sendZip (core: Core, metrics: Metrics, reply: FastifyReply, accountId: string, space: string, path: string[]): Promise<FastifyReply> {
+/** a folder as a zip named after it (`rootName` for the top of the space) */
+export async function sendZip (core: Core, metrics: Metrics, reply: FastifyReply, accountId: string, space: string, path: string[], rootName: string): Promise<FastifyReply> {
   await core.tree.resolveFolder(accountId, space, path)
-  const name = path.length === 0 ? 'fluxshare' : path[path.length - 1]
+  const name = path.length === 0 ? rootName : path[path.length - 1]
   const zip = await zipOf(core.tree.walk(accountId, space, path), node => core.tree.read(node), name)
   reply.header('content-type', 'application/zip')
   reply.header('x-content-type-options', 'nosniff')

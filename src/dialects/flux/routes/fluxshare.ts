@@ -16,12 +16,12 @@ import { GB, listing, pathArg, paths, sendNode, sendZip, storeUploads } from '..
 export const FLUXSHARE_UPLOAD_LIMIT = 5 * 1024 ** 3
 
 const S = FLUXSHARE_SPACE
-const user = { config: { level: 'user' as const } }
+type Level = 'public' | 'user'
 
 export function fluxshareRoutes (app: FastifyInstance, deps: FluxDeps): void {
   const { core, metrics } = deps
-  const get = (p: string, names: string[], summary: string, handler: Parameters<typeof routes>[4], opts = user): void => {
-    routes(app, 'GET', paths(`/fluxshare/${p}`, names), { ...opts, schema: { summary } }, handler)
+  const get = (p: string, names: string[], summary: string, handler: Parameters<typeof routes>[4], level: Level = 'user'): void => {
+    routes(app, 'GET', paths(`/fluxshare/${p}`, names), { config: { level }, schema: { summary } }, handler)
   }
 
   get('getfolder', ['folder'], 'Your Fluxshare folder\'s entries with sizes (a folder\'s is the sum below it) and share state', async req => {
@@ -44,7 +44,7 @@ export function fluxshareRoutes (app: FastifyInstance, deps: FluxDeps): void {
   })
 
   routes(app, 'POST', paths('/fluxshare/uploadfile', ['folder']), {
-    ...user,
+    config: { level: 'user' },
     schema: { summary: 'Upload files (multipart; 5 GB each) into a folder, made if missing; answers once, with the stored files' }
   }, async req => {
     const { account } = requireWallet(req)
@@ -115,7 +115,7 @@ export function fluxshareRoutes (app: FastifyInstance, deps: FluxDeps): void {
   get('downloadfolder', ['folder'], 'A folder as a zip (streamed)', async (req, reply) => {
     const { account } = requireWallet(req)
     const folder = pathArg(req, 'folder')
-    return await sendZip(core, metrics, reply, account.id, S, folder)
+    return await sendZip(core, metrics, reply, account.id, S, folder, 'fluxshare')
   })
 
   // public: the token opens exactly the path it was made for (a folder comes as a zip);
@@ -136,5 +136,5 @@ export function fluxshareRoutes (app: FastifyInstance, deps: FluxDeps): void {
     const node = await core.tree.resolve(accountId, S, file)
     if (node === undefined) throw new CairnError('not_found', 'File not found')
     return await sendNode(core, metrics, req, reply, accountId, S, file, node)
-  }, { config: { level: 'public' as const } } as unknown as typeof user)
+  }, 'public')
 }

@@ -75,7 +75,7 @@ export function volumeRoutes (app: FastifyInstance, { core, metrics }: FluxDeps)
 
   get('downloadfolder', ['appname', 'component', 'folder'], 'A volume folder as a zip (streamed)', async (req, reply) => {
     const t = await volumeTarget(core, req, false)
-    return await sendZip(core, metrics, reply, t.owner.id, t.space, pathArg(req, 'folder'))
+    return await sendZip(core, metrics, reply, t.owner.id, t.space, pathArg(req, 'folder'), t.component)
   })
 
   app.post('/appendbackuptask', { ...user, schema: { summary: 'Back up components: writes backup/local/backup_<component>.tar.gz of each volume; progress as text lines' } }, async (req, reply) => {
