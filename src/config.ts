@@ -81,6 +81,12 @@ export interface Config {
   gatewayPolicy: GatewayPolicy
   /** HMAC key for signed gateway URLs; unset: a random key kept in the metadata store */
   gatewaySigningKey: string | undefined
+  /** wallet addresses (ZelID or 0x) with the Flux `admin` privilege: the node owner(s) */
+  adminZelids: string[]
+  /** a first wallet login makes an account for that address (on the STARTER plan) */
+  walletSignup: boolean
+  /** let Flux restore/size calls fetch URLs on private and loopback addresses (tests, closed networks) */
+  fluxAllowPrivateUrls: boolean
 }
 
 /** The IPFS Gateway dialect (/api/v1): its limits, from its published FAQ. 0 turns a rate limit off. */
@@ -266,7 +272,10 @@ export function loadConfig (processEnv: Env = process.env): Config {
       uploadsPerHour: int(env, 'CAIRN_GATEWAY_UPLOADS_PER_HOUR', 100),
       retrievalsPerHour: int(env, 'CAIRN_GATEWAY_RETRIEVALS_PER_HOUR', 500),
       callsPerHour: int(env, 'CAIRN_GATEWAY_CALLS_PER_HOUR', 200)
-    }
+    },
+    adminZelids: (env.CAIRN_ADMIN_ZELID ?? '').split(',').map(s => s.trim()).filter(Boolean),
+    walletSignup: bool(env, 'CAIRN_WALLET_SIGNUP', true),
+    fluxAllowPrivateUrls: bool(env, 'CAIRN_FLUX_ALLOW_PRIVATE_URLS', false)
   }
 }
 

@@ -15,6 +15,10 @@ import { Drive } from './drive.js'
 import { Reads } from './reads.js'
 import { Gateway } from './gateway.js'
 import { collectGarbage, sweepLeftovers, type GcReport, type LeftoverReport } from './gc.js'
+import { WalletAuth } from './wallet-auth.js'
+import { SpaceTree } from './space-tree.js'
+import { AppVolumes } from './app-volumes.js'
+import { Fluxshare } from './fluxshare.js'
 import { fsck, type FsckReport } from './fsck.js'
 import { checkHealth, type HealthReport } from './health.js'
 import type { BlobStore } from './ports/blob-store.js'
@@ -53,6 +57,12 @@ export interface Core {
   reads: Reads
   /** the IPFS gateway's policy, path resolution and CAR answers */
   gateway: Gateway
+  /** wallet (ZelID) login phrases and sessions */
+  wallet: WalletAuth
+  /** spaces as path-addressed file trees (Fluxshare, app volumes) */
+  tree: SpaceTree
+  appVolumes: AppVolumes
+  fluxshare: Fluxshare
   rateLimiter: RateLimiter
   /** durable jobs (in Redis with CAIRN_REDIS_URL, else in the metadata store); the worker duties start them */
   jobs: JobQueue
@@ -129,6 +139,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     return { to: job.to, messageId: receipt.messageId, where: receipt.where }
   })
   registerFileTasks(jobs, drive)
+  const tree = new SpaceTree(metadata.db, content, drive)
   return {
     config,
     metadata,
@@ -138,6 +149,10 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     drive,
     reads: new Reads(drive, content),
     gateway: new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin }),
+    wallet: new WalletAuth(metadata.db, accounts, config),
+    tree,
+    appVolumes: new AppVolumes(metadata.db, accounts, content, tree),
+    fluxshare: new Fluxshare(metadata.db),
     rateLimiter,
     jobs,
     mailer,

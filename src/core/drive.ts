@@ -55,9 +55,11 @@ export interface UploadSource {
   filename: string | undefined
   mimetype: string | undefined
   content: AsyncIterable<Uint8Array>
+  /** the multipart field name of the part (Flux clients name the field after the file) */
+  field?: string
 }
 
-function toEntry (r: Database['entries']): Entry {
+export function toEntry (r: Database['entries']): Entry {
   return {
     id: r.id,
     kind: r.kind as Entry['kind'],
@@ -137,7 +139,7 @@ export class Drive {
   }
 
   /** Folder id for a path, creating missing folders ('' for the top level). */
-  private async ensureFolder (trx: Trx, accountId: string, spaceId: string, segments: string[]): Promise<string> {
+  async ensureFolder (trx: Trx, accountId: string, spaceId: string, segments: string[]): Promise<string> {
     let parent = ''
     for (const name of segments) {
       const existing = await trx.selectFrom('entries').select('id')
@@ -184,7 +186,7 @@ export class Drive {
    * transaction (concurrent uploads cannot together exceed it), add the entry.
    * Packs that turn out redundant or whose transaction failed are deleted.
    */
-  private async commit<T> (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<T>): Promise<T> {
+  async commit<T> (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<T>): Promise<T> {
     return await this.commitRecords(account, imports.map(r => ({
       order: r.root.cid.toString(),
       record: async (trx: Trx) => (await this.content.record(trx, r)).duplicate,
@@ -580,7 +582,7 @@ function recordOrder (records: Recordable[]): number[] {
  * an account's entries takes it first, so they run one at a time per account (PostgreSQL
  * would otherwise run them side by side) and the usage counter stays exact.
  */
-async function lockAccount (trx: Trx, accountId: string): Promise<void> {
+export async function lockAccount (trx: Trx, accountId: string): Promise<void> {
   // not SET id = id: with foreign keys on, SQLite treats any write to a parent key as a key
   // change and checks every row referencing the account (all its entries) on each commit
   await trx.updateTable('accounts').set(eb => ({ used_bytes: eb.ref('used_bytes') })).where('id', '=', accountId).execute()
@@ -612,7 +614,7 @@ async function addUsage (trx: Trx, accountId: string, delta: number): Promise<vo
  * size of each CID the account did not reference before (a CID named by several of the new
  * entries counts once). The caller holds the account's row lock.
  */
-async function insertEntries (trx: Trx, accountId: string, rows: Array<Database['entries']>): Promise<void> {
+export async function insertEntries (trx: Trx, accountId: string, rows: Array<Database['entries']>): Promise<void> {
   const incoming = maxSizeByCid(rows)
   const before = await heldSizes(trx, accountId, [...incoming.keys()])
   await trx.insertInto('entries').values(rows).execute()
@@ -626,7 +628,7 @@ async function insertEntries (trx: Trx, accountId: string, rows: Array<Database[
  * each CID the account no longer references at all; a CID still named by another of its
  * entries (in another folder or space) keeps counting. The caller holds the account's row lock.
  */
-async function uncountRemoved (trx: Trx, accountId: string, removed: Array<{ cid: string | null, size: number }>): Promise<void> {
+export async function uncountRemoved (trx: Trx, accountId: string, removed: Array<{ cid: string | null, size: number }>): Promise<void> {
   const gone = maxSizeByCid(removed)
   const remaining = await heldSizes(trx, accountId, [...gone.keys()])
   let delta = 0
