@@ -73,7 +73,7 @@ export class FsBlobStore implements BlobStore {
         const length = parts.reduce((n, p) => n + p.byteLength, 0)
         size += length
         sinceFlush += length
-        const w = parts.length === 1 ? fh.write(parts[0], 0, length, offset) : fh.writev(parts, offset)
+        const w = writeFully(fh, parts, offset)
         writes.add(w)
         try {
           await w
@@ -202,6 +202,30 @@ export class FsBlobStore implements BlobStore {
     const all = [...this.readers.values()]
     this.readers.clear()
     await Promise.allSettled(all.map(async h => { await (await h).close() }))
+  }
+}
+
+/** the part of `fh` that writeFully needs (a FileHandle) */
+export type PositionalWriter = Pick<FileHandle, 'write' | 'writev'>
+
+/**
+ * Write all of `parts` at `offset`. A positional write may write fewer bytes than asked
+ * without an error (e.g. the disk filled up part way): write the rest, and fail if a write
+ * makes no progress, so a pack is never completed with a hole in it. The parts are not
+ * copied; the caller may reuse them once this resolves.
+ */
+export async function writeFully (fh: PositionalWriter, parts: Uint8Array[], offset: number): Promise<void> {
+  let rest = parts.filter(p => p.byteLength > 0)
+  let at = offset
+  while (rest.length > 0) {
+    const { bytesWritten } = rest.length === 1
+      ? await fh.write(rest[0], 0, rest[0].byteLength, at)
+      : await fh.writev(rest, at)
+    if (!(bytesWritten > 0)) throw new Error(`pack write at offset ${at} wrote nothing (disk full?)`)
+    at += bytesWritten
+    let skip = bytesWritten
+    while (rest.length > 0 && skip >= rest[0].byteLength) skip -= (rest.shift() as Uint8Array).byteLength
+    if (skip > 0) rest[0] = rest[0].subarray(skip)
   }
 }
 
