@@ -43,7 +43,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   const metadata = await openMetadataStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onError: events.dbError })
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init()
   const content = new ContentStore(metadata.db, blobs)
-  const accounts = new Accounts(metadata.db, config)
+  const accounts = new Accounts(metadata.db, config, metadata.changedElsewhere)
   const drive = new Drive(metadata.db, content, {
     thumbnailMaxSourceBytes: config.thumbnailMaxSourceBytes,
     thumbnailSize: config.thumbnailSize,
