@@ -20,7 +20,8 @@ export interface BlockLocation { key: string, offset: number, length: number }
 export interface BlockSource {
   /** where a block's bytes are in the blob store */
   locate: (cid: CID) => Promise<BlockLocation>
-  read: (loc: BlockLocation, signal?: AbortSignal) => Promise<Uint8Array>
+  /** the block `cid` (an internal node, or a leaf read alone) at `loc` */
+  read: (cid: CID, loc: BlockLocation, signal?: AbortSignal) => Promise<Uint8Array>
   readSpan: (key: string, offset: number, length: number, signal?: AbortSignal) => Promise<Uint8Array>
 }
 
@@ -42,21 +43,33 @@ function leafData (cid: CID, block: Uint8Array): Uint8Array {
   return UnixFS.unmarshal(node.Data).data ?? new Uint8Array(0)
 }
 
+/** a file's root block that the caller already has: raw bytes, or a decoded dag-pb node */
+export type KnownRoot = Uint8Array | dagPb.PBNode
+
 /**
  * File order walk of the DAG under `cid`, yielding only what overlaps [start, end) of the
- * file. Internal nodes are read (they are small); leaves are yielded unread.
+ * file. Internal nodes are read (they are small); leaves are yielded unread. `known` is the
+ * block of `cid` when the caller has it already (path resolution read it), so it is not read
+ * again: a single-block file then needs no read at all.
  */
-async function * pieces (src: BlockSource, cid: CID, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Piece> {
-  const loc = await src.locate(cid)
+async function * pieces (src: BlockSource, cid: CID, start: number, end: number, signal?: AbortSignal, known?: KnownRoot): AsyncGenerator<Piece> {
   if (cid.code === raw.code) {
+    if (known instanceof Uint8Array) {
+      const s = Math.max(0, start)
+      const e = Math.min(known.byteLength, end)
+      if (e > s) yield { kind: 'bytes', bytes: known.subarray(s, e) }
+      return
+    }
+    const loc = await src.locate(cid)
     const s = Math.max(0, start)
     const e = Math.min(loc.length, end)
     if (e > s) yield { kind: 'leaf', cid, loc, skip: s, take: e - s }
     return
   }
   // dag-pb: a leaf is read whole later; a node with links is read now to walk its children
-  const block = await src.read(loc, signal)
-  const node = dagPb.decode(block)
+  const node = known !== undefined && !(known instanceof Uint8Array)
+    ? known
+    : dagPb.decode(await src.read(cid, await src.locate(cid), signal))
   const fs = node.Data === undefined ? undefined : UnixFS.unmarshal(node.Data)
   if (fs === undefined || (fs.type !== 'file' && fs.type !== 'raw')) throw new CairnError('unsupported_media', `${cid.toString()} is not a UnixFS file`)
   let pos = 0
@@ -122,9 +135,9 @@ async function fetchSpan (src: BlockSource, group: Piece[], signal?: AbortSignal
  * The bytes [start, end) of the file at `cid`. One span is fetched ahead while the previous
  * one is consumed, so reads overlap sending without memory growing.
  */
-export async function * readFileRange (src: BlockSource, cid: CID, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function * readFileRange (src: BlockSource, cid: CID, start: number, end: number, signal?: AbortSignal, known?: KnownRoot): AsyncGenerator<Uint8Array> {
   if (end <= start) return
-  const groups = spans(pieces(src, cid, start, end, signal))
+  const groups = spans(pieces(src, cid, start, end, signal, known))
   let next = await groups.next()
   const fetch = (group: Piece[]): Promise<Uint8Array[]> => {
     const p = fetchSpan(src, group, signal)
