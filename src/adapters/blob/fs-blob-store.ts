@@ -61,6 +61,8 @@ export class FsBlobStore implements BlobStore {
     let size = headerLength
     let sinceFlush = 0
     let flushing: Promise<void> | undefined
+    /** a background flush that failed: the pack cannot be made durable, so it must not complete */
+    let flushFailed: { err: unknown } | undefined
     let done = false
     const writes = new Set<Promise<unknown>>()
 
@@ -82,7 +84,7 @@ export class FsBlobStore implements BlobStore {
         }
         if (sinceFlush >= FLUSH_EVERY && flushing === undefined) {
           sinceFlush = 0
-          flushing = fh.datasync().finally(() => { flushing = undefined })
+          flushing = fh.datasync().catch(err => { flushFailed ??= { err } }).finally(() => { flushing = undefined })
         }
         return offset
       },
@@ -92,8 +94,9 @@ export class FsBlobStore implements BlobStore {
         done = true
         try {
           await Promise.all(writes)
-          await fh.write(header, 0, header.byteLength, 0)
+          await writeFully(fh, [header], 0)
           if (flushing !== undefined) await flushing
+          if (flushFailed !== undefined) throw flushFailed.err
           await fh.datasync()
           await fh.close()
           await this.ensureShard(key.slice(0, 2))
@@ -109,7 +112,7 @@ export class FsBlobStore implements BlobStore {
         if (done) return
         done = true
         await Promise.allSettled(writes)
-        if (flushing !== undefined) await flushing.catch(() => {})
+        if (flushing !== undefined) await flushing
         await fh.close().catch(() => {})
         await unlink(tmp).catch(() => {})
       }
