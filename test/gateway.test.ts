@@ -371,6 +371,8 @@ describe('IPFS Gateway API', () => {
 
   test('renewal through the outbox: emailed code gives a new key, the old one is invalidated at once; codes are single use', async () => {
     const u = await register(s.url)
+    // the old key in use (so the server has it cached) right up to the renewal
+    assert.equal((await call(s.url, 'GET', '/users/status', { key: u.key })).status, 200)
     const before = (await outbox(s.dataDir)).length
     const ch = await call(s.url, 'POST', '/users/renew/challenge', { json: { email: u.email.toUpperCase() } })
     assert.deepEqual(await json(ch), { status: 200, message: 'Verification code sent to email' })

@@ -108,7 +108,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     throw err
   }
   const content = new ContentStore(metadata.db, blobs)
-  const accounts = new Accounts(metadata.db, config)
+  const accounts = new Accounts(metadata.db, config, metadata.changedElsewhere)
   const drive = new Drive(metadata.db, content, {
     thumbnailMaxSourceBytes: config.thumbnailMaxSourceBytes,
     thumbnailSize: config.thumbnailSize,
@@ -125,7 +125,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   const mailer: Mailer = config.smtpUrl !== undefined
     ? new SmtpMailer(config.smtpUrl, config.mailFrom)
     : new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom)
-  const selfService = new SelfService(metadata.db, config, jobs, mailer)
+  const selfService = new SelfService(metadata.db, config, jobs, mailer, accounts)
   // any message (the mail port's job); the payload is the whole message
   jobs.handle(MAIL_JOB, async (msg: MailMessage) => {
     const receipt = await mailer.send(msg)

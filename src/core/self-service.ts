@@ -43,7 +43,9 @@ export class SelfService {
     private readonly db: Db,
     private readonly config: Config,
     private readonly jobs: Pick<JobQueue, 'enqueue'>,
-    private readonly mailer: Pick<Mailer, 'send'>
+    private readonly mailer: Pick<Mailer, 'send'>,
+    /** the process's Accounts, whose cache of authenticated keys must forget revoked ones */
+    private readonly keyCache?: Pick<Accounts, 'keysChanged'>
   ) {}
 
   /** A new STARTER account with this email and password, and its first key (`ak_...`). */
@@ -123,6 +125,7 @@ export class SelfService {
     const spent = await this.db.updateTable('renewal_codes').set(eb => ({ attempts_left: eb('attempts_left', '-', 1) }))
       .where('account_id', '=', accountId).where('attempts_left', '>', 0).where('expires_at', '>', now).executeTakeFirst()
     if (Number(spent.numUpdatedRows) === 0) throw badCode()
+    this.keyCache?.keysChanged()
     const outcome = await this.db.transaction().execute(async trx => {
       // single use: only the request that deletes the matching row gets a key
       const used = await trx.deleteFrom('renewal_codes')
@@ -137,6 +140,7 @@ export class SelfService {
       const { key } = await accounts.createKey(accountId, { name: GATEWAY_KEY_NAME, prefix: GATEWAY_KEY_PREFIX })
       return { account: await accounts.get(accountId), key }
     })
+    this.keyCache?.keysChanged() // the old keys stop working at once, cached or not
     if (outcome === undefined) {
       await this.db.deleteFrom('renewal_codes').where('account_id', '=', accountId).where('attempts_left', '<=', 0).execute()
       throw badCode()
