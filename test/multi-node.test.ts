@@ -176,4 +176,13 @@ describe('two API nodes and a worker on PostgreSQL, S3 and Redis, behind nginx',
     const h = await json(await fetch(`${a.url}/healthz`))
     assert.equal(h.dependencies.jobs.kind, 'redis')
   })
+
+  test('a key revoked while both nodes serve is refused by both at once', async () => {
+    const zelid = fakeZelid()
+    const made = JSON.parse(cli(dirs[0], ['account', 'create', '--zelid', zelid, '--json'], env).stdout)
+    const basic = 'Basic ' + Buffer.from(`${zelid}:${String(made.api_key)}`).toString('base64')
+    for (const n of [a, b]) assert.equal((await post(`${n.url}/api/v0/status`, basic)).status, 200)
+    assert.equal(cli(dirs[0], ['key', 'revoke', made.key_id], env).status, 0)
+    for (const n of [a, b]) assert.equal((await post(`${n.url}/api/v0/status`, basic)).status, 401)
+  })
 })

@@ -276,28 +276,34 @@ export class Accounts {
   /**
    * The row of a key and its account. This runs on every request, so a key found is trusted
    * for AUTH_CACHE_MS without another query. Trust ends at once when this process revokes a
-   * key or changes an account (`keysChanged`), and, on SQLite, when another process (the
-   * CLI) commits anything (`changedElsewhere`). Only PostgreSQL servers sharing a database
-   * see each other's revocations up to AUTH_CACHE_MS late. Unknown keys are never cached.
+   * key or changes an account (`keysChanged`), and when another process (the CLI) commits
+   * anything (`changedElsewhere`: SQLite's data_version). A store without such a counter
+   * (PostgreSQL, shared by many nodes) is asked every time, so that a key revoked on one
+   * node is refused by every node at once. Unknown keys are never cached.
    */
   private async keyRow (hash: string): Promise<KeyRow | undefined> {
-    const version = this.changedElsewhere?.()
+    if (this.changedElsewhere === undefined) return await this.queryKeyRow(hash)
+    const version = this.changedElsewhere()
     const hit = this.keyCache.get(hash)
     if (hit !== undefined && Date.now() - hit.at < AUTH_CACHE_MS && hit.version === version) return hit.row
     if (hit !== undefined) this.keyCache.delete(hash)
     const generation = this.generation
-    const r = await this.db.selectFrom('api_keys').innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
+    const r = await this.queryKeyRow(hash)
+    if (r !== undefined && generation === this.generation) {
+      if (this.keyCache.size >= AUTH_CACHE_MAX) this.keyCache.delete(this.keyCache.keys().next().value as string)
+      this.keyCache.set(hash, { row: r, at: Date.now(), version })
+    }
+    return r
+  }
+
+  private async queryKeyRow (hash: string): Promise<KeyRow | undefined> {
+    return await this.db.selectFrom('api_keys').innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
       .select([
         'api_keys.id as key_id', 'api_keys.scopes', 'api_keys.expires_at', 'api_keys.revoked_at', 'api_keys.last_used_at',
         'accounts.id', 'accounts.zelid', 'accounts.email', 'accounts.plan', 'accounts.capacity_bytes', 'accounts.active',
         'accounts.role', 'accounts.created_at'
       ])
       .where('api_keys.key_hash', '=', hash).executeTakeFirst()
-    if (r !== undefined && generation === this.generation) {
-      if (this.keyCache.size >= AUTH_CACHE_MAX) this.keyCache.delete(this.keyCache.keys().next().value as string)
-      this.keyCache.set(hash, { row: r, at: Date.now(), version })
-    }
-    return r
   }
 
   /** The first start of a fresh store makes an admin account and key; later starts do not. */
