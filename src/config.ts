@@ -39,6 +39,29 @@ export interface Config {
   thumbnailMaxSourceBytes: number
   /** edge length (px) of the thumbnail box */
   thumbnailSize: number
+  /** upload sessions (/buckets) and tus */
+  uploads: UploadsConfig
+}
+
+export interface UploadsConfig {
+  /** session lifetime when the creator asks for none, and the longest one allowed (seconds) */
+  sessionDefaultExpirySeconds: number
+  sessionMaxExpirySeconds: number
+  /** the largest total of bytes one session may upload (its rule maxTotalMegaBytes is capped by it) */
+  sessionMaxTotalBytes: number
+  /** the most files one session's bucket may hold, and the most members that may join it */
+  sessionMaxFiles: number
+  sessionMaxUsers: number
+  /** how often expired sessions' abandoned uploads are swept (0: never, e.g. in tests) */
+  sweepIntervalSeconds: number
+  /** lifetime of a signed download URL (GET /buckets/download/{fileId}) */
+  downloadUrlSeconds: number
+  /** HMAC key for signed URLs; unset: one is made on first start and kept in the metadata store */
+  urlSigningSecret: string | undefined
+  /** absolute base of signed URLs (e.g. https://files.example.com); unset: taken from the request */
+  publicUrl: string | undefined
+  /** an unfinished tus upload expires this long after its creation (seconds) */
+  tusExpirySeconds: number
 }
 
 const GiB = 1024 ** 3
@@ -75,6 +98,14 @@ function size (env: Env, name: string, fallback: number): number {
   } catch (err) {
     throw new ConfigError(`${name}: ${(err as Error).message}`)
   }
+}
+
+function publicUrl (raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined
+  let u: URL
+  try { u = new URL(raw) } catch { throw new ConfigError(`CAIRN_PUBLIC_URL must be an absolute http(s) URL, got "${raw}"`) }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('CAIRN_PUBLIC_URL must be an http or https URL')
+  return u.toString().replace(/\/+$/, '')
 }
 
 /**
@@ -127,6 +158,18 @@ export function loadConfig (processEnv: Env = process.env): Config {
     gcIntervalSeconds: int(env, 'CAIRN_GC_INTERVAL_SECONDS', 600),
     trustProxy: (env.CAIRN_TRUST_PROXY ?? '').split(',').map(s => s.trim()).filter(Boolean),
     thumbnailMaxSourceBytes: size(env, 'CAIRN_THUMBNAIL_MAX_SOURCE', 50 * 1024 * 1024),
-    thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16)
+    thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16),
+    uploads: {
+      sessionDefaultExpirySeconds: int(env, 'CAIRN_SESSION_DEFAULT_EXPIRY_SECONDS', 24 * 3600, 1),
+      sessionMaxExpirySeconds: int(env, 'CAIRN_SESSION_MAX_EXPIRY_SECONDS', 30 * 24 * 3600, 1),
+      sessionMaxTotalBytes: size(env, 'CAIRN_SESSION_MAX_TOTAL_SIZE', 10 * GiB),
+      sessionMaxFiles: int(env, 'CAIRN_SESSION_MAX_FILES', 1000, 1),
+      sessionMaxUsers: int(env, 'CAIRN_SESSION_MAX_USERS', 10, 1),
+      sweepIntervalSeconds: int(env, 'CAIRN_SESSION_SWEEP_INTERVAL_SECONDS', 300),
+      downloadUrlSeconds: int(env, 'CAIRN_DOWNLOAD_URL_SECONDS', 3600, 1),
+      urlSigningSecret: env.CAIRN_URL_SIGNING_SECRET === '' ? undefined : env.CAIRN_URL_SIGNING_SECRET,
+      publicUrl: publicUrl(env.CAIRN_PUBLIC_URL),
+      tusExpirySeconds: int(env, 'CAIRN_TUS_EXPIRY_SECONDS', 24 * 3600, 1)
+    }
   }
 }

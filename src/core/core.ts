@@ -15,6 +15,10 @@ import { collectGarbage, sweepLeftovers, type GcReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
+import { FsPartStore } from '../adapters/parts/fs-part-store.js'
+import { UploadSessions } from './upload-sessions.js'
+import { Buckets } from './buckets.js'
+import { UrlSigner } from './signed-urls.js'
 
 export interface CoreEvents {
   bytesIn: (n: number) => void
@@ -32,6 +36,10 @@ export interface Core {
   drive: Drive
   reads: Reads
   rateLimiter: RateLimiter
+  /** upload sessions and their buckets (/buckets) */
+  sessions: UploadSessions
+  buckets: Buckets
+  urlSigner: UrlSigner
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
   /** at start-up of the only server of a data dir: drop what a crash left half-written */
@@ -50,6 +58,9 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     onBytesIn: events.bytesIn
   })
   const rateLimiter = new MemoryRateLimiter()
+  const sessions = new UploadSessions(metadata.db, accounts, config.uploads)
+  const parts = await new FsPartStore(join(config.dataDir, 'buckets')).init()
+  const buckets = new Buckets({ db: metadata.db, drive, parts, sessions }) // bytes are counted in once, when a file is assembled
   return {
     config,
     metadata,
@@ -59,13 +70,19 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     drive,
     reads: new Reads(drive, content),
     rateLimiter,
+    sessions,
+    buckets,
+    urlSigner: new UrlSigner(metadata.db, config.uploads.urlSigningSecret),
     gc: async () => {
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)
       events.gc?.(r)
       return r
     },
     fsck: async () => await fsck({ db: metadata.db, blobs }),
-    recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, 0),
+    recoverLeftovers: async () => {
+      await buckets.recover()
+      return await sweepLeftovers({ db: metadata.db, blobs }, 0)
+    },
     close: async () => {
       await rateLimiter.close()
       await content.close()
