@@ -9,6 +9,8 @@ import swagger from '@fastify/swagger'
 import type { Core } from '../core/core.js'
 import { fluxdriveDialect, FLUXDRIVE_PREFIX } from '../dialects/fluxdrive/index.js'
 import { adminDialect, ADMIN_PREFIX } from '../dialects/admin/index.js'
+import { bucketsDialect, UPLOAD_API_V1_PREFIX } from '../dialects/buckets/index.js'
+import { tusDialect, TUS_PATH } from '../dialects/tus/index.js'
 import { Metrics } from './metrics.js'
 
 export interface App {
@@ -46,7 +48,11 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched'
-    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : route.startsWith(ADMIN_PREFIX) ? 'admin' : 'system'
+    const dialect = route.startsWith(FLUXDRIVE_PREFIX)
+      ? 'fluxdrive'
+      : route.startsWith(ADMIN_PREFIX)
+        ? 'admin'
+        : route.startsWith(TUS_PATH) ? 'tus' : /^(\/v1)?\/(buckets|session)/.test(route) ? 'buckets' : 'system'
     metrics.requests.inc({ dialect, route, method: req.method, status: String(reply.statusCode) })
     metrics.latency.observe({ dialect, route }, reply.elapsedTime / 1000)
   })
@@ -68,6 +74,12 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   app.get(`${FLUXDRIVE_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, FLUXDRIVE_PREFIX, 'FluxDrive API', ['basic']))
   await app.register(async scope => { await adminDialect(scope, { core }) }, { prefix: ADMIN_PREFIX })
   app.get(`${ADMIN_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, ADMIN_PREFIX, 'Cairn operator API', ['bearer']))
+
+  // the Upload API: at the root as its seed writes the paths, and under /v1 as its service does
+  await app.register(async scope => { await bucketsDialect(scope, { core, metrics }) })
+  await app.register(async scope => { await bucketsDialect(scope, { core, metrics }) }, { prefix: UPLOAD_API_V1_PREFIX })
+  app.get(`${UPLOAD_API_V1_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, UPLOAD_API_V1_PREFIX, 'Upload API (sessions and buckets)', ['bearer']))
+  await app.register(async scope => { await tusDialect(scope, { core, metrics }) })
 
   return { app, metrics }
 }
