@@ -10,6 +10,7 @@ import type { FsckProblem } from '../core/fsck.js'
 import { parseSize } from '../core/units.js'
 import { accountView, keyView } from '../core/operator-views.js'
 import { serve } from './serve.js'
+import { decryptName, encryptName } from '../client/encrypted-name.js'
 
 function size (v: string): number {
   try { return parseSize(v) } catch (err) { throw new InvalidArgumentError((err as Error).message) }
@@ -132,6 +133,20 @@ export function program (config: () => Config): Command {
       const c = config()
       const report = await withCore(o.grace === undefined ? c : { ...c, gcGraceSeconds: o.grace }, async core => await core.gc())
       print(report, o.json === true, () => `freed ${report.contentsFreed} contents, ${report.packsDeleted} packs, ${report.bytesFreed} bytes`)
+    })
+  const buckets = cli.command('buckets').description('helpers for Upload API (/buckets) clients')
+  buckets.command('encrypt-name <name>').description('encrypt a file name for encryptedName: AES-256 keyed by the session id (QS Share; see docs/upload-sessions.md)')
+    .requiredOption('--session <sessionId>', 'the upload session id')
+    .action((name: string, o: { session: string }) => { process.stdout.write(encryptName(name, o.session) + '\n') })
+  buckets.command('decrypt-name <encryptedName>').description('decrypt an encryptedName with the session id')
+    .requiredOption('--session <sessionId>', 'the upload session id')
+    .action((enc: string, o: { session: string }) => {
+      try {
+        process.stdout.write(decryptName(enc, o.session) + '\n')
+      } catch (err) {
+        process.stderr.write(`cairn: ${(err as Error).message}\n`)
+        process.exitCode = 2
+      }
     })
   return cli
 }
