@@ -13,6 +13,10 @@ import { fileTooLarge } from './limits.js'
 import type { PartStore } from './ports/part-store.js'
 import type { SessionPrincipal, UploadSessions } from './upload-sessions.js'
 import type { ImportProfile } from './content/profiles.js'
+import { EagerImports } from './bucket-eager-import.js'
+
+/** the profile eager imports use; a completion asking for another imports from scratch */
+const EAGER_PROFILE: ImportProfile = 'unixfs-v0-2015'
 
 /** S3's limit; a client may send fewer */
 export const MAX_PARTS = 10_000
@@ -62,7 +66,19 @@ export class Buckets {
   /** bytes of parts streaming right now, per session (this process) */
   private readonly inflight = new Map<string, number>()
 
-  constructor (private readonly deps: BucketsDeps) {}
+  private readonly eager: EagerImports
+
+  constructor (private readonly deps: BucketsDeps) {
+    this.eager = new EagerImports(deps.drive, deps.parts)
+  }
+
+  /** stop background imports (the server is closing) */
+  close (): void { this.eager.close() }
+
+  private async partTag (uploadId: string, n: number): Promise<string | undefined> {
+    const r = await this.db.selectFrom('bucket_parts').select('tag').where('upload_id', '=', uploadId).where('part_number', '=', n).executeTakeFirst()
+    return r?.tag
+  }
 
   private get db (): Db { return this.deps.db }
 
@@ -177,6 +193,9 @@ export class Buckets {
       if (left <= 0) inflight.delete(sessionId)
       else inflight.set(sessionId, left)
     }
+    // import while the parts arrive: completion then has little left to do
+    if (n === 1) this.eager.start(u.id, p.account, p.session.spaceName, entryName(u), u.total_parts, EAGER_PROFILE, { partTag: async k => await this.partTag(u.id, k) })
+    this.eager.kept(u.id)
     return { tag: written.sha256, partNumber: n, size: written.size }
   }
 
@@ -221,9 +240,11 @@ export class Buckets {
       async function * assembled (): AsyncIterable<Uint8Array> {
         for (const part of used) yield * store.readPart(u.id, Number(part.part_number), signal)
       }
-      const [entry] = await this.deps.drive.putFiles(p.account, p.session.spaceName, (async function * () {
-        yield { filename: entryName(u), mimetype: undefined, content: assembled() }
-      })(), { profile, budget: await this.deps.drive.budgetFor(p.account), signal })
+      // the import that ran while the parts arrived, if it read exactly these parts; else from scratch
+      const entry = (u.total_parts > 0 ? await this.eager.finish(u.id, used.map(x => x.tag), profile) : undefined) ??
+        (await this.deps.drive.putFiles(p.account, p.session.spaceName, (async function * () {
+          yield { filename: entryName(u), mimetype: undefined, content: assembled() }
+        })(), { profile, budget: await this.deps.drive.budgetFor(p.account), signal }))[0]
       // parts beyond totalParts are dropped; their bytes no longer count
       await this.db.deleteFrom('bucket_parts').where('upload_id', '=', u.id).where('part_number', '>', last).execute()
       await this.db.updateTable('bucket_uploads').set({
@@ -290,6 +311,7 @@ export class Buckets {
         if (!(err instanceof CairnError && err.code === 'not_found')) throw err
       })
     }
+    this.eager.drop(r.id)
     await this.db.deleteFrom('bucket_uploads').where('id', '=', r.id).execute()
     await this.deps.parts.dropUpload(r.id)
   }
@@ -313,10 +335,16 @@ export class Buckets {
     for (const sessionId of await this.deps.sessions.endedWithOpenUploads(now)) {
       const open = await this.db.selectFrom('bucket_uploads').select('id').where('session_id', '=', sessionId).where('status', '!=', 'completed').execute()
       for (const u of open) {
+        this.eager.drop(u.id)
         await this.deps.parts.dropUpload(u.id)
         await this.db.deleteFrom('bucket_uploads').where('id', '=', u.id).where('status', '!=', 'completed').execute()
         uploadsRemoved++
       }
+    }
+    // eager imports of uploads that were removed or completed elsewhere
+    for (const id of this.eager.ids()) {
+      const r = await this.db.selectFrom('bucket_uploads').select('status').where('id', '=', id).executeTakeFirst()
+      if (r === undefined || r.status === 'completed') this.eager.drop(id)
     }
     let orphanPartDirs = 0
     for (const id of await this.deps.parts.listUploads()) {

@@ -84,6 +84,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
       return await sweepLeftovers({ db: metadata.db, blobs }, 0)
     },
     close: async () => {
+      buckets.close()
       await rateLimiter.close()
       await content.close()
       await blobs.close()

@@ -29,6 +29,9 @@ import { fakeZelid } from '../helpers/server.js'
 import { serviceOrSkip } from '../helpers/services.js'
 import { pgDatabases } from '../helpers/pg.js'
 
+/** every migration, in name order (a new migration adds its name here) */
+const ALL_MIGRATIONS = ['0001_core', '0002_account_used_bytes', '0005_upload_sessions']
+
 /** Where one fresh database lives: what openMetadataStore is given. */
 interface Location { dataDir: string, databaseUrl?: string }
 
@@ -206,7 +209,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         for (let i = 0; i < 2; i++) {
           const again = await database.open()
           const applied = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute() as Array<{ name: string }>
-          assert.deepEqual(applied.map(r => r.name), ['0001_core', '0002_account_used_bytes'], 'each migration is recorded once')
+          assert.deepEqual(applied.map(r => r.name).sort(), ALL_MIGRATIONS, 'each migration is recorded once')
           const back = await new Accounts(again.db, loadConfig({ CAIRN_DATA_DIR: database.location.dataDir })).get(a.id)
           assert.equal(back.email, 'someone@example.org')
           await again.close()
@@ -224,7 +227,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '')
         const s = await database.open()
         const applied = await s.db.selectFrom('kysely_migration' as any).select('name' as any).execute()
-        assert.equal(applied.length, 2)
+        assert.equal(applied.length, ALL_MIGRATIONS.length)
         await s.close()
       } finally {
         await database.destroy()
@@ -280,7 +283,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         const again = await database.open()
         try {
           const applied = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute() as Array<{ name: string }>
-          assert.deepEqual(applied.map(r => r.name), ['0001_core', '0002_account_used_bytes'])
+          assert.deepEqual(applied.map(r => r.name).sort(), ALL_MIGRATIONS)
           const d = driveOver(again)
           for (const [id, bytes] of expected) {
             assert.equal(await d.usage(id), bytes, 'the backfilled counter')

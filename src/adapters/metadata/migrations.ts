@@ -196,7 +196,9 @@ class StaticProvider implements MigrationProvider {
 }
 
 export async function migrate (db: Kysely<any>): Promise<void> {
-  const migrator = new Migrator({ db, provider: new StaticProvider() })
+  // unordered: migrations are numbered per feature and may land out of number order (a
+  // database that ran 0005 still runs a 0003 merged later); each runs once either way
+  const migrator = new Migrator({ db, provider: new StaticProvider(), allowUnorderedMigrations: true })
   const { error, results } = await migrator.migrateToLatest()
   if (error !== undefined) {
     const failed = results?.find(r => r.status === 'Error')

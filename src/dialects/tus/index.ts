@@ -197,7 +197,9 @@ export async function tusDialect (app: FastifyInstance, { core }: { core: Core, 
       else await current.run(owner, run)
     })
   }
-  const methods = ['OPTIONS', 'HEAD', 'GET', 'POST', 'PATCH', 'DELETE'] as const
+  // no GET: the library would serve the temporary file, which is gone once imported; a
+  // finished upload is read by its CID through the other dialects
+  const methods = ['OPTIONS', 'HEAD', 'POST', 'PATCH', 'DELETE'] as const
   app.route({ method: [...methods], url: TUS_PATH, exposeHeadRoute: false, schema: { hide: true }, handler })
   app.route({ method: [...methods], url: `${TUS_PATH}/:id`, exposeHeadRoute: false, schema: { hide: true }, handler })
 }
