@@ -311,7 +311,7 @@ async function partsStep (ctx: Ctx): Promise<void> {
     peak.tus = Math.max(peak.tus, w.stop().peakKiB)
     same(t.cid, 'tus')
     tus.push(mbps(cfg.fileBytes, t.seconds))
-    log(`   put ${f1(put[i])} MB/s (${f2(u.seconds)} s)   /buckets ${f1(buckets[i])} MB/s (${f2(b.seconds)} s)   tus ${f1(tus[i])} MB/s (${f2(t.seconds)} s)`)
+    log(`   put ${f1(put[i])} MB/s (${f2(u.seconds)} s)   /buckets ${f1(buckets[i])} MB/s (${f2(b.seconds)} s, of which complete ${f2(b.completeSeconds)} s)   tus ${f1(tus[i])} MB/s (${f2(t.seconds)} s)`)
   }
   const rb = best(buckets) / best(put)
   const rt = best(tus) / best(put)

@@ -44,7 +44,7 @@ async function putPart (base: string, token: string, ids: { uploadId: string, ke
 }
 
 /** A whole upload through /buckets: session, start, parts (`concurrency` at a time, in order), complete. */
-export async function bucketsUpload (base: string, apiKey: string, path: string, size: number, partBytes: number, concurrency: number): Promise<{ seconds: number, cid: string }> {
+export async function bucketsUpload (base: string, apiKey: string, path: string, size: number, partBytes: number, concurrency: number): Promise<{ seconds: number, cid: string, completeSeconds: number }> {
   const t0 = performance.now()
   const session = await jsonCall(`${base}/session`, 'POST', { 'x-api-key': apiKey }, { rules: {} })
   const token = session.credentials.token as string
@@ -60,8 +60,10 @@ export async function bucketsUpload (base: string, apiKey: string, path: string,
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker))
+  const t1 = performance.now()
   const done = await jsonCall(`${base}/buckets/complete`, 'POST', auth, { key: ids.key })
-  return { seconds: (performance.now() - t0) / 1000, cid: done.cid as string }
+  const t2 = performance.now()
+  return { seconds: (t2 - t0) / 1000, cid: done.cid as string, completeSeconds: (t2 - t1) / 1000 }
 }
 
 /** A whole upload through tus with tus-js-client, `partBytes` per PATCH, read from the file. */

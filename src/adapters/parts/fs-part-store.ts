@@ -11,6 +11,18 @@ import { CairnError } from '../../core/errors.js'
 import type { PartStore, PartWrite } from '../../core/ports/part-store.js'
 
 const ID_RE = /^[A-Za-z0-9_-]{8,64}$/
+const WRITE_BATCH = 1024 * 1024
+
+/** what is left of `parts` after the first `n` bytes were written */
+function rest (parts: Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (const p of parts) {
+    if (n >= p.byteLength) { n -= p.byteLength; continue }
+    out.push(n > 0 ? p.subarray(n) : p)
+    n = 0
+  }
+  return out
+}
 
 function checkId (id: string): void {
   // ids come from our own metadata, but never let one name a path outside the store
@@ -41,16 +53,27 @@ export class FsPartStore implements PartStore {
     let size = 0
     try {
       try {
+        // socket reads are ~64 KiB: write them in batches of about 1 MiB, one writev each
+        let batch: Uint8Array[] = []
+        let batched = 0
+        const flush = async (): Promise<void> => {
+          let pending = batch
+          batch = []
+          batched = 0
+          while (pending.length > 0) {
+            const { bytesWritten } = await fh.writev(pending)
+            pending = rest(pending, bytesWritten)
+          }
+        }
         for await (const chunk of source) {
           signal?.throwIfAborted()
           hash.update(chunk)
-          let off = 0
-          while (off < chunk.byteLength) {
-            const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off)
-            off += bytesWritten
-          }
+          batch.push(chunk)
+          batched += chunk.byteLength
           size += chunk.byteLength
+          if (batched >= WRITE_BATCH) await flush()
         }
+        await flush()
         signal?.throwIfAborted()
         await fh.datasync()
       } finally {
