@@ -21,24 +21,62 @@ export interface PlanConfig {
   readPerSecond: number
 }
 
+/** An S3-compatible bucket for pack blobs (instead of files in the data dir). */
+export interface S3Config {
+  /** unset: AWS S3 itself (region's endpoint) */
+  endpoint: string | undefined
+  bucket: string
+  region: string
+  /** unset (with the secret): the AWS SDK's default credential chain */
+  accessKeyId: string | undefined
+  secretAccessKey: string | undefined
+  /** http://host/bucket/key addressing (MinIO, Swift, Ceph); false: virtual-host style */
+  forcePathStyle: boolean
+}
+
 export interface Config {
   host: string
   port: number
   dataDir: string
   /** postgres://... to use PostgreSQL; unset for the embedded SQLite file */
   databaseUrl: string | undefined
+  /** redis://... to keep rate-limit counters (and, later, jobs) in Redis; unset for in-process */
+  redisUrl: string | undefined
+  /** set (CAIRN_S3_BUCKET): packs live in this bucket; unset: files under the data dir */
+  s3: S3Config | undefined
   logLevel: string
   plans: Record<PlanName, PlanConfig>
   /** how long unreferenced content is kept before the collector frees it */
   gcGraceSeconds: number
   /** how often the server runs the collector; 0 disables the timer */
   gcIntervalSeconds: number
+  /** `cairn serve` also runs the worker's duties (GC, sweeps, jobs); false on API-only nodes */
+  serveWorker: boolean
+  /** with shared stores: leftovers of uploads that never committed are swept once this old */
+  leftoverAgeSeconds: number
   /** trust X-Forwarded-For from these proxies (Fastify trustProxy); empty for none */
   trustProxy: string[]
   /** largest image (bytes) for which a thumbnail is made at upload */
   thumbnailMaxSourceBytes: number
   /** edge length (px) of the thumbnail box */
   thumbnailSize: number
+  /** smtp:// or smtps:// URL to send mail through; unset: .eml files in <data dir>/outbox */
+  smtpUrl: string | undefined
+  /** the From of every message */
+  mailFrom: string
+  /** jobs this process's worker runs at once; 0: the server runs no worker */
+  jobConcurrency: number
+  /** how long a worker's claim on a job holds without renewal (a dead worker's jobs wait this long) */
+  jobLeaseSeconds: number
+  gateway: GatewayConfig
+  /** port of the cookieless files origin (gateway, raw links); 0 picks a free one */
+  filesPort: number
+  /** public base URL the files origin is reached at (no trailing slash) */
+  filesOrigin: string
+  /** what /ipfs/ serves: content some account references, everything stored, or only signed URLs */
+  gatewayPolicy: GatewayPolicy
+  /** HMAC key for signed gateway URLs; unset: a random key kept in the metadata store */
+  gatewaySigningKey: string | undefined
   /** upload sessions (/buckets) and tus */
   uploads: UploadsConfig
 }
@@ -63,6 +101,23 @@ export interface UploadsConfig {
   /** an unfinished tus upload expires this long after its creation (seconds) */
   tusExpirySeconds: number
 }
+
+/** The IPFS Gateway dialect (/api/v1): its limits, from its published FAQ. 0 turns a rate limit off. */
+export interface GatewayConfig {
+  /** largest upload through /api/v1 (the plan's per-file limit applies too) */
+  maxFileBytes: number
+  /** bulk deletes of more CIDs than this run as a task (202 + task_id) */
+  bulkDeleteSyncMax: number
+  /** calls of each of register, renew/challenge and renew per client IP (and per email) per 10 minutes */
+  accountCallsPer10Min: number
+  uploadsPerHour: number
+  retrievalsPerHour: number
+  /** every other authenticated call, per key */
+  callsPerHour: number
+}
+
+export type GatewayPolicy = 'pinned' | 'all' | 'signed'
+export const GATEWAY_POLICIES: readonly GatewayPolicy[] = ['pinned', 'all', 'signed']
 
 const GiB = 1024 ** 3
 /** FluxDrive's published "5120Mb" per-file limit. */
@@ -90,6 +145,14 @@ function int (env: Env, name: string, fallback: number, min = 0): number {
   return n
 }
 
+function bool (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (/^(true|1|yes|on)$/i.test(raw)) return true
+  if (/^(false|0|no|off)$/i.test(raw)) return false
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
+}
+
 function size (env: Env, name: string, fallback: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
@@ -106,6 +169,32 @@ function publicUrl (raw: string | undefined): string | undefined {
   try { u = new URL(raw) } catch { throw new ConfigError(`CAIRN_PUBLIC_URL must be an absolute http(s) URL, got "${raw}"`) }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('CAIRN_PUBLIC_URL must be an http or https URL')
   return u.toString().replace(/\/+$/, '')
+}
+
+function s3Config (env: Env): S3Config | undefined {
+  const v = (name: string): string | undefined => env[name] === '' ? undefined : env[name]
+  const bucket = v('CAIRN_S3_BUCKET')
+  if (bucket === undefined) {
+    const stray = ['CAIRN_S3_ENDPOINT', 'CAIRN_S3_ACCESS_KEY_ID', 'CAIRN_S3_SECRET_ACCESS_KEY'].filter(n => v(n) !== undefined)
+    if (stray.length > 0) throw new ConfigError(`${stray.join(', ')} set but CAIRN_S3_BUCKET is not: set the bucket to store packs in S3`)
+    return undefined
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`CAIRN_S3_BUCKET "${bucket}" is not a valid bucket name`)
+  const endpoint = v('CAIRN_S3_ENDPOINT')
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new ConfigError('CAIRN_S3_ENDPOINT must be an http:// or https:// URL')
+  const accessKeyId = v('CAIRN_S3_ACCESS_KEY_ID')
+  const secretAccessKey = v('CAIRN_S3_SECRET_ACCESS_KEY')
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError('set both CAIRN_S3_ACCESS_KEY_ID and CAIRN_S3_SECRET_ACCESS_KEY, or neither (the AWS default credential chain)')
+  }
+  return {
+    endpoint,
+    bucket,
+    region: v('CAIRN_S3_REGION') ?? 'us-east-1',
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool(env, 'CAIRN_S3_FORCE_PATH_STYLE', false)
+  }
 }
 
 /**
@@ -147,18 +236,61 @@ export function loadConfig (processEnv: Env = process.env): Config {
     throw new ConfigError('CAIRN_DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)')
   }
 
+  const redisUrl = env.CAIRN_REDIS_URL === '' ? undefined : env.CAIRN_REDIS_URL
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('CAIRN_REDIS_URL must be a redis:// or rediss:// URL (leave it unset for in-process counters)')
+  }
+
+  const smtpUrl = env.CAIRN_SMTP_URL === '' ? undefined : env.CAIRN_SMTP_URL
+  if (smtpUrl !== undefined) {
+    let ok = false
+    try { ok = /^smtps?:$/.test(new URL(smtpUrl).protocol) } catch {}
+    if (!ok) throw new ConfigError('CAIRN_SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587')
+  }
+  const mailFrom = env.CAIRN_MAIL_FROM ?? 'Cairn <no-reply@localhost>'
+  if (!/^[^\r\n]*@[^\r\n]*$/.test(mailFrom)) throw new ConfigError('CAIRN_MAIL_FROM must be an address such as "Cairn <no-reply@example.com>"')
+
+  const host = env.CAIRN_HOST ?? '127.0.0.1'
+  const filesPort = int(env, 'CAIRN_FILES_PORT', 8081)
+  const gatewayPolicy = (env.CAIRN_GATEWAY_POLICY ?? '') === '' ? 'pinned' : env.CAIRN_GATEWAY_POLICY as GatewayPolicy
+  if (!GATEWAY_POLICIES.includes(gatewayPolicy)) {
+    throw new ConfigError(`CAIRN_GATEWAY_POLICY must be pinned, all or signed, got "${String(env.CAIRN_GATEWAY_POLICY)}"`)
+  }
+  const signingKey = env.CAIRN_GATEWAY_SIGNING_KEY === '' ? undefined : env.CAIRN_GATEWAY_SIGNING_KEY
+  if (signingKey !== undefined && signingKey.length < 32) throw new ConfigError('CAIRN_GATEWAY_SIGNING_KEY must be at least 32 characters')
+
   return {
-    host: env.CAIRN_HOST ?? '127.0.0.1',
+    host,
     port: int(env, 'CAIRN_PORT', 8080),
+    filesPort,
+    filesOrigin: filesOriginOf(env.CAIRN_FILES_ORIGIN, host, filesPort),
+    gatewayPolicy,
+    gatewaySigningKey: signingKey,
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
+    redisUrl,
+    s3: s3Config(env),
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
     plans,
     gcGraceSeconds: int(env, 'CAIRN_GC_GRACE_SECONDS', 3600),
     gcIntervalSeconds: int(env, 'CAIRN_GC_INTERVAL_SECONDS', 600),
+    serveWorker: bool(env, 'CAIRN_SERVE_WORKER', true),
+    leftoverAgeSeconds: int(env, 'CAIRN_LEFTOVER_AGE_SECONDS', 86400, 60),
     trustProxy: (env.CAIRN_TRUST_PROXY ?? '').split(',').map(s => s.trim()).filter(Boolean),
     thumbnailMaxSourceBytes: size(env, 'CAIRN_THUMBNAIL_MAX_SOURCE', 50 * 1024 * 1024),
     thumbnailSize: int(env, 'CAIRN_THUMBNAIL_SIZE', 256, 16),
+    smtpUrl,
+    mailFrom,
+    jobConcurrency: int(env, 'CAIRN_JOB_CONCURRENCY', 2),
+    jobLeaseSeconds: int(env, 'CAIRN_JOB_LEASE_SECONDS', 30, 1),
+    gateway: {
+      maxFileBytes: size(env, 'CAIRN_GATEWAY_MAX_FILE_SIZE', 100 * 1024 * 1024),
+      bulkDeleteSyncMax: int(env, 'CAIRN_GATEWAY_BULK_DELETE_SYNC_MAX', 100),
+      accountCallsPer10Min: int(env, 'CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN', 5),
+      uploadsPerHour: int(env, 'CAIRN_GATEWAY_UPLOADS_PER_HOUR', 100),
+      retrievalsPerHour: int(env, 'CAIRN_GATEWAY_RETRIEVALS_PER_HOUR', 500),
+      callsPerHour: int(env, 'CAIRN_GATEWAY_CALLS_PER_HOUR', 200)
+    },
     uploads: {
       sessionDefaultExpirySeconds: int(env, 'CAIRN_SESSION_DEFAULT_EXPIRY_SECONDS', 24 * 3600, 1),
       sessionMaxExpirySeconds: int(env, 'CAIRN_SESSION_MAX_EXPIRY_SECONDS', 30 * 24 * 3600, 1),
@@ -172,4 +304,16 @@ export function loadConfig (processEnv: Env = process.env): Config {
       tusExpirySeconds: int(env, 'CAIRN_TUS_EXPIRY_SECONDS', 24 * 3600, 1)
     }
   }
+}
+
+/** CAIRN_FILES_ORIGIN as given (an http(s) URL, trailing slash dropped), else http://host:port. */
+function filesOriginOf (raw: string | undefined, host: string, port: number): string {
+  if (raw === undefined || raw === '') {
+    const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+    return `http://${h}:${port}`
+  }
+  let u: URL
+  try { u = new URL(raw) } catch { throw new ConfigError(`CAIRN_FILES_ORIGIN must be an http(s) URL, got "${raw}"`) }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`CAIRN_FILES_ORIGIN must be an http(s) URL, got "${raw}"`)
+  return raw.replace(/\/+$/, '')
 }

@@ -144,3 +144,49 @@ test('the operator CLI works while the server runs: plan, subscription, keys, gc
     await rm(dataDir, { recursive: true, force: true })
   }
 })
+
+test('SIGTERM stops taking new connections but finishes an upload in flight, which then reads whole', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cairn-crash-'))
+  try {
+    let srv = await serveProcess(dataDir)
+    t.after(async () => { await kill9(srv) })
+    const a = await newAccount(dataDir)
+    const boundary = 'cairnBoundary'
+    const url = new URL(`${srv.url}/api/v0/put`)
+    const data = randomBytes(8 * 1024 * 1024)
+    const answer = new Promise<{ status: number, body: string }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: a.auth, 'content-type': `multipart/form-data; boundary=${boundary}` } }, res => {
+        let body = ''
+        res.on('data', (d: Buffer) => { body += d.toString() })
+        res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
+      })
+      req.on('error', reject)
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in-flight.bin"\r\n\r\n`)
+      req.write(data.subarray(0, 1024 * 1024))
+      // the server is told to stop while the upload is half sent; the rest follows
+      setTimeout(() => {
+        srv.child.kill('SIGTERM')
+        setTimeout(() => {
+          req.write(data.subarray(1024 * 1024))
+          req.end(`\r\n--${boundary}--\r\n`)
+        }, 300)
+      }, 200)
+    })
+    const exited = new Promise<number | null>(resolve => srv.child.once('exit', code => { resolve(code) }))
+    await new Promise(resolve => setTimeout(resolve, 350))
+    const late = await fetch(`${srv.url}/healthz`).then(res => res.status, () => 'refused')
+    assert.ok(late === 'refused' || late === 503, `a new request after SIGTERM: ${String(late)}`)
+    const r = await answer
+    assert.equal(r.status, 200, r.body)
+    const hash = JSON.parse(r.body).files[0].hash
+    assert.equal(await exited, 0, 'a clean exit once the upload is done')
+
+    srv = await serveProcess(dataDir)
+    const cat = await post(`${srv.url}/api/v0/cat?arg=${hash}`, a.auth)
+    assert.equal(cat.status, 200)
+    assert.ok(Buffer.from(await cat.arrayBuffer()).equals(data))
+    await kill9(srv)
+  } finally {
+    await rm(dataDir, { recursive: true, force: true })
+  }
+})

@@ -24,6 +24,7 @@ export function serverEnv (dataDir: string, extra: Record<string, string> = {}):
     CAIRN_DATA_DIR: dataDir,
     CAIRN_HOST: '127.0.0.1',
     CAIRN_PORT: '0',
+    CAIRN_FILES_PORT: '0',
     CAIRN_GC_INTERVAL_SECONDS: '0',
     CAIRN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     ...extra

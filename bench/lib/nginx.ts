@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { stopChild, trackChild } from './procs.js'
 
-export const NGINX = process.env.BENCH_NGINX ?? '/usr/sbin/nginx'
+export const NGINX = process.env.BENCH_NGINX ?? process.env.CAIRN_TEST_NGINX ?? '/usr/sbin/nginx'
 
 export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -38,6 +38,45 @@ async function answers (url: string): Promise<boolean> {
 export interface Nginx { url: string, child: ChildProcess, stop: () => Promise<void> }
 
 export async function startNginx (prefix: string, root: string, opts: { sendfile?: boolean } = {}): Promise<Nginx> {
+  return await runNginx(prefix, port => `
+  sendfile ${opts.sendfile === false ? 'off' : 'on'};
+  tcp_nopush on;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+  }`)
+}
+
+/**
+ * nginx as a load balancer over `backends` (base URLs) on a loopback port: streaming both
+ * ways (no buffering, no body cap), keep-alive upstream, round robin. The multi-node test
+ * puts two Cairn API nodes behind it, as deploy/nginx.conf does in docker-compose.
+ */
+export async function startLoadBalancer (prefix: string, backends: string[]): Promise<Nginx> {
+  const servers = backends.map(b => `    server ${new URL(b).host};`).join('\n')
+  return await runNginx(prefix, port => `
+  upstream cairn_api {
+${servers}
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    location / {
+      proxy_pass http://cairn_api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }`)
+}
+
+/** Start nginx in the foreground with `http` (given the port to listen on) as its http block. */
+async function runNginx (prefix: string, http: (port: number) => string): Promise<Nginx> {
   await mkdir(join(prefix, 'tmp'), { recursive: true })
   const port = await freePort()
   const conf = join(prefix, 'nginx.conf')
@@ -52,18 +91,12 @@ error_log ${log} warn;
 events { worker_connections 256; }
 http {
   access_log off;
-  sendfile ${opts.sendfile === false ? 'off' : 'on'};
-  tcp_nopush on;
-  default_type application/octet-stream;
   client_body_temp_path ${join(prefix, 'tmp', 'body')};
   proxy_temp_path ${join(prefix, 'tmp', 'proxy')};
   fastcgi_temp_path ${join(prefix, 'tmp', 'fastcgi')};
   uwsgi_temp_path ${join(prefix, 'tmp', 'uwsgi')};
   scgi_temp_path ${join(prefix, 'tmp', 'scgi')};
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-  }
+${http(port)}
 }
 `)
   // -e: even the start-up error log (before the config is read) goes to the temp dir

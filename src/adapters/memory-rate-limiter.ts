@@ -5,7 +5,7 @@
  */
 import type { RateDecision, RateLimiter } from '../core/ports/rate-limiter.js'
 
-interface Counter { window: number, current: number, previous: number }
+interface Counter { window: number, windowMs: number, current: number, previous: number }
 
 export class MemoryRateLimiter implements RateLimiter {
   private readonly counters = new Map<string, Counter>()
@@ -21,7 +21,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const window = Math.floor(t / windowMs)
     let c = this.counters.get(key)
     if (c === undefined) {
-      c = { window, current: 0, previous: 0 }
+      c = { window, windowMs, current: 0, previous: 0 }
       this.counters.set(key, c)
     } else if (c.window !== window) {
       c.previous = c.window === window - 1 ? c.current : 0
@@ -43,9 +43,9 @@ export class MemoryRateLimiter implements RateLimiter {
   private prune (): void {
     const t = this.now()
     for (const [k, c] of this.counters) {
-      // windows are short (seconds); anything untouched for a minute is idle
+      // idle once its last window and the one after have passed (nothing of it still counts)
       if (c.current === 0 && c.previous === 0) this.counters.delete(k)
-      else if (t - c.window * 1000 > 60_000) this.counters.delete(k)
+      else if (t >= (c.window + 2) * c.windowMs) this.counters.delete(k)
     }
   }
 

@@ -11,6 +11,7 @@ import { parseSize } from '../core/units.js'
 import { accountView, keyView } from '../core/operator-views.js'
 import { serve } from './serve.js'
 import { decryptName, encryptName } from '../client/encrypted-name.js'
+import { worker } from './worker.js'
 
 function size (v: string): number {
   try { return parseSize(v) } catch (err) { throw new InvalidArgumentError((err as Error).message) }
@@ -38,7 +39,8 @@ async function withCore<T> (config: Config, fn: (core: Core) => Promise<T>): Pro
 export function program (config: () => Config): Command {
   const cli = new Command('cairn').description('Cairn: content-addressed file storage').showHelpAfterError()
 
-  cli.command('serve').description('run the HTTP server').action(async () => { await serve(config()) })
+  cli.command('serve').description('run the HTTP server (and, unless CAIRN_SERVE_WORKER=false, the worker duties)').action(async () => { await serve(config()) })
+  cli.command('worker').description('run the background duties (GC, leftover sweeps, jobs) without an HTTP API').action(async () => { await worker(config()) })
 
   const account = cli.command('account').description('manage accounts')
   account.command('create').description('create an account, with a first API key')

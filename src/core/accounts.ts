@@ -40,10 +40,12 @@ export interface Principal {
 }
 
 const KEY_PREFIX = 'cairn_'
+/** what may precede a key's secret part: a short tag such as `cairn_` or the gateway's `ak_` */
+const KEY_PREFIX_RE = /^[a-z][a-z0-9]{0,15}_$/
 export const MAX_KEYS_PER_ACCOUNT = 10
 /** A ZelID is a Bitcoin-style address; 0x... Ethereum addresses are accepted for wallet users too. */
 const ZELID_RE = /^(?:[13][a-km-zA-HJ-NP-Z1-9]{25,34}|bc1[02-9ac-hj-np-z]{11,71}|0x[0-9a-fA-F]{40})$/
-const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{1,63}$/
+export const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{1,63}$/
 
 export function hashKey (key: string): string {
   return createHash('sha256').update(key).digest('hex')
@@ -108,6 +110,11 @@ export class Accounts {
     return this.toAccount(r)
   }
 
+  async findByEmail (email: string): Promise<Account | undefined> {
+    const r = await this.db.selectFrom('accounts').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst()
+    return r === undefined ? undefined : this.toAccount(r)
+  }
+
   async findByZelid (zelid: string): Promise<Account | undefined> {
     const r = await this.db.selectFrom('accounts').selectAll().where('zelid', '=', zelid).executeTakeFirst()
     return r === undefined ? undefined : this.toAccount(r)
@@ -134,18 +141,24 @@ export class Accounts {
     return await this.get(id)
   }
 
-  /** Create a key; the secret is in the answer and nowhere else, ever. */
-  async createKey (accountId: string, opts: { name?: string, scopes?: string[], expiresAt?: number | null } = {}): Promise<{ key: string, info: ApiKeyInfo }> {
+  /**
+   * Create a key; the secret is in the answer and nowhere else, ever. `prefix` tags the key
+   * for the dialect that issued it (the gateway's keys are `ak_...`); authentication hashes
+   * the whole key, so any of an account's keys works in every dialect.
+   */
+  async createKey (accountId: string, opts: { name?: string, scopes?: string[], expiresAt?: number | null, prefix?: string } = {}): Promise<{ key: string, info: ApiKeyInfo }> {
     await this.get(accountId)
     const name = (opts.name ?? 'default').trim()
     if (name.length === 0 || name.length > 64) throw invalid('key name must be 1 to 64 characters')
     if (opts.expiresAt != null && opts.expiresAt <= Date.now()) throw invalid('expiry must be in the future')
-    const key = KEY_PREFIX + randomBytes(32).toString('base64url')
+    const keyPrefix = opts.prefix ?? KEY_PREFIX
+    if (!KEY_PREFIX_RE.test(keyPrefix)) throw invalid('a key prefix is 1 to 16 lowercase letters or digits followed by "_"')
+    const key = keyPrefix + randomBytes(32).toString('base64url')
     const info: ApiKeyInfo = {
       id: randomUUID(),
       accountId,
       name,
-      prefix: key.slice(0, KEY_PREFIX.length + 8),
+      prefix: key.slice(0, keyPrefix.length + 8),
       scopes: opts.scopes ?? ['*'],
       createdAt: Date.now(),
       expiresAt: opts.expiresAt ?? null,
@@ -222,9 +235,10 @@ export class Accounts {
       ])
       .where('api_keys.key_hash', '=', hashKey(key)).executeTakeFirst()
     const now = Date.now()
-    if (r === undefined || r.revoked_at !== null || (r.expires_at !== null && r.expires_at <= now)) {
-      throw new CairnError('unauthenticated', 'Invalid credentials')
-    }
+    if (r === undefined) throw new CairnError('unauthenticated', 'Invalid credentials')
+    // a key that once was valid: dialects may say so (the gateway answers 403 "invalidated")
+    if (r.revoked_at !== null) throw new CairnError('unauthenticated', 'Invalid credentials', { reason: 'revoked' })
+    if (r.expires_at !== null && r.expires_at <= now) throw new CairnError('unauthenticated', 'Invalid credentials', { reason: 'expired' })
     // last-used is for people, not for security: refresh it at most once a minute per key
     if (r.last_used_at === null || now - r.last_used_at > 60_000) {
       await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', r.key_id).execute()

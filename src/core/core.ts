@@ -5,26 +5,44 @@
 import { join } from 'node:path'
 import type { Config } from '../config.js'
 import { FsBlobStore } from '../adapters/blob/fs-blob-store.js'
+import { S3BlobStore } from '../adapters/blob/s3-blob-store.js'
 import { openMetadataStore, type MetadataStore } from '../adapters/metadata/open.js'
 import { MemoryRateLimiter } from '../adapters/memory-rate-limiter.js'
+import { RedisRateLimiter } from '../adapters/redis-rate-limiter.js'
 import { Accounts } from './accounts.js'
 import { ContentStore } from './content/content-store.js'
 import { Drive } from './drive.js'
 import { Reads } from './reads.js'
-import { collectGarbage, sweepLeftovers, type GcReport } from './gc.js'
+import { Gateway } from './gateway.js'
+import { collectGarbage, sweepLeftovers, type GcReport, type LeftoverReport } from './gc.js'
 import { fsck, type FsckReport } from './fsck.js'
+import { checkHealth, type HealthReport } from './health.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
 import { FsPartStore } from '../adapters/parts/fs-part-store.js'
 import { UploadSessions } from './upload-sessions.js'
 import { Buckets } from './buckets.js'
 import { UrlSigner } from './signed-urls.js'
+import type { Job, JobQueue } from './ports/job-queue.js'
+import type { MailMessage, MailReceipt, Mailer } from './ports/mailer.js'
+import { DbJobQueue } from '../adapters/jobs/db-job-queue.js'
+import { OutboxMailer } from '../adapters/mail/outbox-mailer.js'
+import { SmtpMailer } from '../adapters/mail/smtp-mailer.js'
+import { RENEWAL_CODE_JOB, SelfService, type RenewalCodeJob } from './self-service.js'
+import { registerFileTasks } from './file-tasks.js'
+
+/** send one message (payload: MailMessage) */
+export const MAIL_JOB = 'mail.send'
 
 export interface CoreEvents {
   bytesIn: (n: number) => void
   gc: (r: GcReport) => void
   /** a database connection failed outside any request (the pool replaces it) */
   dbError: (err: Error) => void
+  /** a message went out (the log says where: a file in the outbox, or the SMTP server) */
+  mailSent: (to: string, receipt: MailReceipt) => void
+  /** a job's handler failed (it is retried or, on its last attempt, dead) */
+  jobFailed: (err: unknown, job?: Job) => void
 }
 
 export interface Core {
@@ -35,21 +53,56 @@ export interface Core {
   accounts: Accounts
   drive: Drive
   reads: Reads
+  /** the IPFS gateway's policy, path resolution and CAR answers */
+  gateway: Gateway
   rateLimiter: RateLimiter
   /** upload sessions and their buckets (/buckets) */
   sessions: UploadSessions
   buckets: Buckets
   urlSigner: UrlSigner
+  /** durable jobs (in the metadata store); the server starts its worker with jobs.start() */
+  jobs: JobQueue
+  mailer: Mailer
+  selfService: SelfService
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
+  /** each dependency answers, or why not */
+  health: () => Promise<HealthReport>
   /** at start-up of the only server of a data dir: drop what a crash left half-written */
-  recoverLeftovers: () => Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }>
+  recoverLeftovers: () => Promise<LeftoverReport>
+  /** drop what uploads that never committed left behind, once older than `minAgeMs` */
+  sweepLeftovers: (minAgeMs: number) => Promise<LeftoverReport>
   close: () => Promise<void>
+}
+
+/** The blob store the configuration names: an S3 bucket (checked reachable) or the data dir. */
+export async function openBlobStore (config: Pick<Config, 's3' | 'dataDir'>): Promise<BlobStore> {
+  if (config.s3 === undefined) return await new FsBlobStore(join(config.dataDir, 'blobs')).init()
+  const store = new S3BlobStore({ ...config.s3 })
+  try {
+    await store.checkReachable()
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  return store
+}
+
+/** Where packs live, for banners and logs (no credentials). */
+export function describeBlobStore (config: Pick<Config, 's3' | 'dataDir'>): string {
+  if (config.s3 === undefined) return `files under ${join(config.dataDir, 'blobs')}`
+  return `S3 bucket ${config.s3.bucket} at ${config.s3.endpoint ?? `AWS ${config.s3.region}`}${config.s3.forcePathStyle ? ' (path-style)' : ''}`
 }
 
 export async function openCore (config: Config, events: Partial<CoreEvents> = {}): Promise<Core> {
   const metadata = await openMetadataStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onError: events.dbError })
-  const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init()
+  let blobs: BlobStore
+  try {
+    blobs = await openBlobStore(config)
+  } catch (err) {
+    await metadata.close()
+    throw err
+  }
   const content = new ContentStore(metadata.db, blobs)
   const accounts = new Accounts(metadata.db, config)
   const drive = new Drive(metadata.db, content, {
@@ -57,7 +110,29 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     thumbnailSize: config.thumbnailSize,
     onBytesIn: events.bytesIn
   })
-  const rateLimiter = new MemoryRateLimiter()
+  const rateLimiter: RateLimiter = config.redisUrl !== undefined ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter()
+  const jobs = new DbJobQueue(metadata.db, {
+    leaseMs: config.jobLeaseSeconds * 1000,
+    concurrency: Math.max(1, config.jobConcurrency),
+    onError: (err, job) => { events.jobFailed?.(err, job) }
+  })
+  const mailer: Mailer = config.smtpUrl !== undefined
+    ? new SmtpMailer(config.smtpUrl, config.mailFrom)
+    : new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom)
+  const selfService = new SelfService(metadata.db, config, jobs, mailer)
+  // any message (the mail port's job); the payload is the whole message
+  jobs.handle(MAIL_JOB, async (msg: MailMessage) => {
+    const receipt = await mailer.send(msg)
+    events.mailSent?.(msg.to, receipt)
+    return { to: msg.to, messageId: receipt.messageId, where: receipt.where }
+  })
+  // a key-renewal code: made when it is sent, so the jobs table never holds one
+  jobs.handle(RENEWAL_CODE_JOB, async (job: RenewalCodeJob) => {
+    const receipt = await selfService.sendRenewalCode(job)
+    events.mailSent?.(job.to, receipt)
+    return { to: job.to, messageId: receipt.messageId, where: receipt.where }
+  })
+  registerFileTasks(jobs, drive)
   const sessions = new UploadSessions(metadata.db, accounts, config.uploads)
   const parts = await new FsPartStore(join(config.dataDir, 'buckets')).init()
   const buckets = new Buckets({ db: metadata.db, drive, parts, sessions }) // bytes are counted in once, when a file is assembled
@@ -69,22 +144,34 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     accounts,
     drive,
     reads: new Reads(drive, content),
+    gateway: new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin }),
     rateLimiter,
     sessions,
     buckets,
     urlSigner: new UrlSigner(metadata.db, config.uploads.urlSigningSecret),
+    jobs,
+    mailer,
+    selfService,
     gc: async () => {
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)
       events.gc?.(r)
       return r
     },
     fsck: async () => await fsck({ db: metadata.db, blobs }),
+    health: async () => await checkHealth({
+      metadata: { kind: metadata.dialect, check: async () => { await metadata.db.selectFrom('meta').select('key').limit(1).execute() } },
+      blobs: { kind: config.s3 === undefined ? 'filesystem' : 's3', check: async () => { await blobs.ping?.() } },
+      rateLimits: { kind: config.redisUrl !== undefined ? 'redis' : 'in-process', check: async () => { await rateLimiter.ping?.() } }
+    }),
     recoverLeftovers: async () => {
       await buckets.recover()
-      return await sweepLeftovers({ db: metadata.db, blobs }, 0)
+      return await sweepLeftovers({ db: metadata.db, blobs }, config.s3 === undefined ? 0 : config.leftoverAgeSeconds * 1000)
     },
+    sweepLeftovers: async (minAgeMs: number) => await sweepLeftovers({ db: metadata.db, blobs }, minAgeMs),
     close: async () => {
       buckets.close()
+      await jobs.stop()
+      await mailer.close()
       await rateLimiter.close()
       await content.close()
       await blobs.close()

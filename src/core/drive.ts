@@ -11,17 +11,24 @@ import type { Db } from '../adapters/metadata/open.js'
 import type { Database } from '../adapters/metadata/schema.js'
 import type { Account } from './accounts.js'
 import { isUniqueViolation } from './accounts.js'
-import { cidForms } from './content/cids.js'
+import { cidForms, parseCid } from './content/cids.js'
 import type { ContentStore } from './content/content-store.js'
 import type { IngestResult } from './content/ingest.js'
 import type { ImportProfile } from './content/profiles.js'
 import { CairnError, notFound } from './errors.js'
 import { capacityExceeded, metered, type ByteBudget } from './limits.js'
 import { sniffing } from './mime.js'
+import { codecContentType } from './content/blocks.js'
 import { fileName, parseFolderPath, relativeFilePath } from './paths.js'
 import { isThumbnailable, makeThumbnail } from './thumbnails.js'
 
 type Trx = Transaction<Database>
+
+/**
+ * The space that holds an account's flat file list: FluxDrive's files (/api/v0) and the
+ * gateway's (/api/v1) are the same entries, each dialect showing its own CID spelling.
+ */
+export const FILES_SPACE = 'fluxdrive'
 
 export interface Entry {
   id: string
@@ -178,6 +185,15 @@ export class Drive {
    * Packs that turn out redundant or whose transaction failed are deleted.
    */
   private async commit<T> (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<T>): Promise<T> {
+    return await this.commitRecords(account, imports.map(r => ({
+      order: r.root.cid.toString(),
+      record: async (trx: Trx) => (await this.content.record(trx, r)).duplicate,
+      discard: async () => { await this.content.discard(r) }
+    })), write)
+  }
+
+  /** commit() over anything that records itself in the transaction (an import, an imported CAR) */
+  private async commitRecords<T> (account: Account, records: Recordable[], write: (trx: Trx) => Promise<T>): Promise<T> {
     const outcomes: boolean[] = []
     let written: T
     const attempt = async (): Promise<T> => await this.db.transaction().execute(async trx => {
@@ -186,8 +202,8 @@ export class Drive {
       await lockAccount(trx, account.id)
       // record in one order, by root CID, whatever the order of the request: commits that
       // share content then take its rows' locks in the same order and cannot deadlock
-      outcomes.length = imports.length
-      for (const i of recordOrder(imports)) outcomes[i] = (await this.content.record(trx, imports[i])).duplicate
+      outcomes.length = records.length
+      for (const i of recordOrder(records)) outcomes[i] = await records[i].record(trx)
       const e = await write(trx) // adds the entries and their usage (insertEntries)
       if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
       return e
@@ -205,11 +221,70 @@ export class Drive {
         }
       }
     } catch (err) {
-      await Promise.allSettled(imports.map(async r => { await this.content.discard(r) }))
+      await Promise.allSettled(records.map(async r => { await r.discard() }))
       throw err
     }
-    await Promise.allSettled(imports.filter((_, i) => outcomes[i]).map(async r => { await this.content.discard(r) }))
+    await Promise.allSettled(records.filter((_, i) => outcomes[i]).map(async r => { await r.discard() }))
     return written
+  }
+
+  /**
+   * Import a CAR for an account as one pack of its own (every block verified against its
+   * CID). With `pinRoots` (the default, as Kubo's dag import) each root becomes an entry of
+   * the space, named by its CID, unless the space already has one: the roots are then
+   * referenced and count against the quota, and a root whose DAG the CAR does not hold whole
+   * is refused. Without it the blocks are only stored: unreferenced, served by a gateway
+   * that serves everything stored, freed by the collector after the grace period.
+   */
+  async importCar (account: Account, spaceName: string, source: AsyncIterable<Uint8Array>, opts: { pinRoots: boolean, budget: ByteBudget, signal?: AbortSignal }): Promise<CarImportOutcome> {
+    const imported = await this.content.importCar(metered(source, opts.budget, this.opts.onBytesIn), { signal: opts.signal })
+    const incomplete = imported.roots.find(r => r.missing !== undefined)
+    if (opts.pinRoots && incomplete !== undefined) {
+      await this.content.discard(imported)
+      throw new CairnError('invalid_argument', `the DAG of root ${incomplete.cid.toString()} is incomplete: block ${String(incomplete.missing)} is not in the CAR`)
+    }
+    const spaceId = await this.space(account.id, spaceName)
+    let rootCids: string[] = []
+    const entries = await this.commitRecords(account, [{
+      order: imported.roots[0].cid.toString(),
+      record: async trx => {
+        const o = await this.content.recordCar(trx, imported, { referenced: opts.pinRoots })
+        rootCids = o.rootCids
+        return o.duplicate
+      },
+      discard: async () => { await this.content.discard(imported) }
+    }], async trx => {
+      if (!opts.pinRoots) return []
+      const rows: Array<Database['entries']> = []
+      for (const [i, root] of imported.roots.entries()) {
+        const cid = rootCids[i]
+        if (rows.some(r => r.cid === cid)) continue
+        const held = await trx.selectFrom('entries').select('id').where('space_id', '=', spaceId).where('cid', '=', cid).executeTakeFirst()
+        if (held !== undefined) continue
+        rows.push({
+          id: randomUUID(),
+          space_id: spaceId,
+          account_id: account.id,
+          parent_id: '',
+          kind: root.kind === 'directory' ? 'directory' : 'file',
+          name: cid,
+          cid,
+          size: root.size,
+          mimetype: root.kind === 'dag' ? (codecContentType(root.cid.code) ?? 'application/octet-stream') : null,
+          thumbnail_cid: null,
+          pinned: 1,
+          created_at: Date.now() + i
+        })
+      }
+      if (rows.length > 0) await insertEntries(trx, account.id, rows)
+      return rows.map(toEntry)
+    })
+    return {
+      roots: imported.roots.map((r, i) => ({ cid: rootCids[i] ?? r.cid.toString(), kind: r.kind, size: r.size, missing: r.missing })),
+      blockCount: imported.blocks.length,
+      blockBytes: imported.blockBytes,
+      entries
+    }
   }
 
   private async thumbnailFor (mimetype: string, root: IngestResult, profile: ImportProfile): Promise<IngestResult | undefined> {
@@ -375,6 +450,102 @@ export class Drive {
   }
 
   /**
+   * Every file and UnixFS directory of a space, in any folder, filtered and sorted (the flat
+   * file lists of the gateway API); `total` counts all that match.
+   */
+  async listFiles (accountId: string, spaceName: string, query: FileQuery): Promise<{ entries: Entry[], total: number }> {
+    const spaceId = await this.space(accountId, spaceName)
+    let q = this.db.selectFrom('entries').where('space_id', '=', spaceId).where('kind', '!=', 'folder')
+    if (query.pinned !== undefined) q = q.where('pinned', '=', query.pinned ? 1 : 0)
+    const search = query.search?.trim()
+    if (search !== undefined && search.length > 0) {
+      let forms: string[] = []
+      try { forms = cidForms(parseCid(search)) } catch {}
+      const pattern = '%' + search.toLowerCase().replace(/[\\%_]/g, c => '\\' + c) + '%'
+      q = q.where(eb => eb.or([
+        eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
+        ...(forms.length > 0 ? [eb('cid', 'in', forms)] : [])
+      ]))
+    }
+    const total = Number((await q.select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+    const column = query.sortBy === 'size' ? 'size' : query.sortBy === 'name' ? 'name' : 'created_at'
+    const rows = await q.selectAll().orderBy(column, query.order ?? 'desc').orderBy('id')
+      .limit(query.limit).offset(query.offset).execute()
+    return { entries: rows.map(toEntry), total }
+  }
+
+  /** The space's entries of one CID (any spelling), newest first. */
+  async entriesOf (accountId: string, spaceName: string, cid: CID): Promise<Entry[]> {
+    const spaceId = await this.space(accountId, spaceName)
+    const rows = await this.db.selectFrom('entries').selectAll().where('space_id', '=', spaceId)
+      .where('cid', 'in', cidForms(cid)).orderBy('created_at', 'desc').orderBy('id').execute()
+    return rows.map(toEntry)
+  }
+
+  /**
+   * Pin or unpin every entry of `cid` in the space. Unpinning releases the content when no
+   * pinned entry (of any account) is left, so the collector may free it after the grace
+   * period; the entries stay, listed as unpinned. Pinning again revives the content, unless
+   * it was already collected (failed_precondition: upload it again). Pinning what is pinned,
+   * or unpinning what is not, is a conflict.
+   */
+  async setPinned (accountId: string, spaceName: string, cid: CID, pinned: boolean): Promise<Entry[]> {
+    const forms = cidForms(cid)
+    const spaceId = await this.space(accountId, spaceName)
+    return await this.db.transaction().execute(async trx => {
+      await lockAccount(trx, accountId)
+      const rows = await trx.selectFrom('entries').selectAll().where('space_id', '=', spaceId).where('cid', 'in', forms).execute()
+      if (rows.length === 0) throw notFound('File not found')
+      const changing = rows.filter(r => (r.pinned === 1) !== pinned)
+      if (changing.length === 0) throw new CairnError('conflict', pinned ? 'File is already pinned' : 'File is not pinned')
+      await trx.updateTable('entries').set({ pinned: pinned ? 1 : 0 }).where('id', 'in', changing.map(r => r.id)).execute()
+      const cids = [...new Set(changing.flatMap(r => [r.cid, r.thumbnail_cid]).filter((c): c is string => c !== null))]
+      if (pinned) {
+        // the same row the collector deletes under a condition on released_at: see gc.ts
+        for (const c of [...cids].sort()) {
+          const kept = await trx.updateTable('contents').set({ released_at: null }).where('cid', '=', c).executeTakeFirst()
+          if (Number(kept.numUpdatedRows) === 0 && changing.some(r => r.cid === c)) {
+            throw new CairnError('failed_precondition', 'The content of this file was garbage-collected after it was unpinned; upload it again')
+          }
+        }
+      } else {
+        await releaseIfUnreferenced(trx, cids)
+      }
+      return rows.map(r => toEntry(changing.includes(r) ? { ...r, pinned: pinned ? 1 : 0 } : r))
+    })
+  }
+
+  /**
+   * Remove many CIDs from a space, each in its own transaction (a failure affects only its
+   * CID). Answers how many were removed and why the others were not.
+   */
+  async removeMany (accountId: string, spaceName: string, cids: string[], signal?: AbortSignal): Promise<{ deleted: number, failed: Array<{ cid: string, reason: string }> }> {
+    const out = { deleted: 0, failed: [] as Array<{ cid: string, reason: string }> }
+    const seen = new Set<string>()
+    for (const given of cids) {
+      if (signal?.aborted === true) throw new CairnError('aborted', 'cancelled')
+      let cid: CID
+      try {
+        cid = parseCid(given)
+      } catch {
+        out.failed.push({ cid: given, reason: 'Invalid CID' })
+        continue
+      }
+      const forms = cidForms(cid)
+      if (forms.some(f => seen.has(f))) continue // the same file named twice: removed once
+      for (const f of forms) seen.add(f)
+      try {
+        await this.removeByCid(accountId, spaceName, cid)
+        out.deleted++
+      } catch (err) {
+        if (err instanceof CairnError && err.code === 'not_found') out.failed.push({ cid: given, reason: 'File not found' })
+        else throw err
+      }
+    }
+    return out
+  }
+
+  /**
    * Remove every entry of `cid` from the account's space (or, with spaceName undefined, from
    * all its spaces); content is released when nothing else references it.
    */
@@ -402,9 +573,37 @@ export class Drive {
   }
 }
 
-/** Indexes of `imports` sorted by root CID (stable: the first of equal roots is recorded first). */
-function recordOrder (imports: IngestResult[]): number[] {
-  const keys = imports.map(r => r.root.cid.toString())
+export type FileSort = 'uploaded_at' | 'size' | 'name'
+
+export interface FileQuery {
+  offset: number
+  limit: number
+  /** a substring of the name, or a CID (any spelling) */
+  search?: string
+  pinned?: boolean
+  sortBy?: FileSort
+  order?: 'asc' | 'desc'
+}
+
+/** Something a commit records in its transaction; `record` answers whether it was a duplicate (to discard after commit). */
+interface Recordable {
+  /** the root CID: records are written in this order */
+  order: string
+  record: (trx: Trx) => Promise<boolean>
+  discard: () => Promise<void>
+}
+
+export interface CarImportOutcome {
+  roots: Array<{ cid: string, kind: 'file' | 'directory' | 'dag', size: number, missing: string | undefined }>
+  blockCount: number
+  blockBytes: number
+  /** the entries made for the roots (none without pinRoots, or when the space had them already) */
+  entries: Entry[]
+}
+
+/** Indexes of `records` sorted by root CID (stable: the first of equal roots is recorded first). */
+function recordOrder (records: Recordable[]): number[] {
+  const keys = records.map(r => r.order)
   return keys.map((_, i) => i).sort((x, y) => keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : x - y)
 }
 
@@ -489,12 +688,15 @@ export async function usageMismatches (db: Db): Promise<{ accounts: number, mism
   return { accounts: r.rows.length, mismatches }
 }
 
-/** Mark content whose last reference went away; the collector frees it after the grace period. */
+/**
+ * Mark content whose last pinned reference went away; the collector frees it after the grace
+ * period. An unpinned entry does not keep its content (or its thumbnail) alive.
+ */
 export async function releaseIfUnreferenced (trx: Trx, cids: string[]): Promise<void> {
   const now = Date.now()
   // in CID order, as commits revive content: the same rows' locks in the same order
   for (const cid of [...cids].sort()) {
-    const ref = await trx.selectFrom('entries').select('id')
+    const ref = await trx.selectFrom('entries').select('id').where('pinned', '=', 1)
       .where(eb => eb.or([eb('cid', '=', cid), eb('thumbnail_cid', '=', cid)])).executeTakeFirst()
     if (ref === undefined) {
       await trx.updateTable('contents').set({ released_at: now }).where('cid', '=', cid).where('released_at', 'is', null).execute()

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'quota_exceeded'
   | 'rate_limited'
   | 'conflict'
+  | 'failed_precondition'   // valid request the current state rejects (gateway: 422)
   | 'unsupported_media'
   | 'aborted'
   | 'unavailable'

@@ -30,7 +30,8 @@ export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content:
     .where('released_at', 'is not', null).where('released_at', '<=', cutoff).execute()
   for (const c of candidates) {
     const freed = await db.transaction().execute(async trx => {
-      const referenced = await trx.selectFrom('entries').select('id')
+      // only a pinned entry keeps content: unpinned ones stay listed, their content goes
+      const referenced = await trx.selectFrom('entries').select('id').where('pinned', '=', 1)
         .where(eb => eb.or([eb('cid', '=', c.cid), eb('thumbnail_cid', '=', c.cid)])).executeTakeFirst()
       if (referenced !== undefined) {
         await trx.updateTable('contents').set({ released_at: null }).where('cid', '=', c.cid).execute()
@@ -65,7 +66,9 @@ export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content:
  * pack files. Only leftovers older than `minAgeMs` are touched; at start-up of the only
  * server of a data dir nothing is in flight and 0 is right.
  */
-export async function sweepLeftovers (deps: { db: Db, blobs: BlobStore }, minAgeMs: number): Promise<{ orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }> {
+export interface LeftoverReport { orphanPacksDeleted: number, incompleteSwept: number, bytesFreed: number }
+
+export async function sweepLeftovers (deps: { db: Db, blobs: BlobStore }, minAgeMs: number): Promise<LeftoverReport> {
   const { db, blobs } = deps
   const cutoff = Date.now() - minAgeMs
   const out = { orphanPacksDeleted: 0, incompleteSwept: 0, bytesFreed: 0 }

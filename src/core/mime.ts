@@ -61,3 +61,28 @@ export function sniffing (source: AsyncIterable<Uint8Array>, sent: string | unde
   }
   return { stream: stream(), type }
 }
+
+/**
+ * The type of stored bytes served without a recorded type (the IPFS gateway): their magic
+ * numbers, then the name's extension, then UTF-8 text or application/octet-stream.
+ */
+export async function sniffContentType (head: Uint8Array, name: string): Promise<string> {
+  const sniffed = head.byteLength === 0 ? undefined : await fileTypeFromBuffer(head).catch(() => undefined)
+  if (sniffed !== undefined) return sniffed.mime
+  const byName = mime.lookup(name)
+  if (byName !== false) return mime.contentType(byName) || byName
+  if (looksLikeText(head)) return 'text/plain; charset=utf-8'
+  return 'application/octet-stream'
+}
+
+function looksLikeText (head: Uint8Array): boolean {
+  if (head.byteLength === 0) return true
+  if (head.includes(0)) return false
+  try {
+    // a multi-byte character cut at the end of the sniffed bytes is still text
+    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, Math.max(0, head.byteLength - 3)))
+    return true
+  } catch {
+    return false
+  }
+}

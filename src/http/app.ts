@@ -11,6 +11,7 @@ import { fluxdriveDialect, FLUXDRIVE_PREFIX } from '../dialects/fluxdrive/index.
 import { adminDialect, ADMIN_PREFIX } from '../dialects/admin/index.js'
 import { bucketsDialect, UPLOAD_API_V1_PREFIX } from '../dialects/buckets/index.js'
 import { tusDialect, TUS_PATH } from '../dialects/tus/index.js'
+import { gatewayDialect, GATEWAY_PREFIX } from '../dialects/gateway/index.js'
 import { Metrics } from './metrics.js'
 
 export interface App {
@@ -42,7 +43,7 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   await app.register(swagger, {
     openapi: {
       info: { title: 'Cairn', version: '0.1.0', description: 'Content-addressed file storage' },
-      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'ZELID:API_KEY_SECRET' }, bearer: { type: 'http', scheme: 'bearer', description: 'an API key' } } }
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'ZELID:API_KEY_SECRET' }, bearer: { type: 'http', scheme: 'bearer', description: 'an API key' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key (ak_...)' } } }
     }
   })
 
@@ -50,20 +51,18 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
     const route = req.routeOptions.url ?? 'unmatched'
     const dialect = route.startsWith(FLUXDRIVE_PREFIX)
       ? 'fluxdrive'
-      : route.startsWith(ADMIN_PREFIX)
-        ? 'admin'
-        : route.startsWith(TUS_PATH) ? 'tus' : /^(\/v1)?\/(buckets|session)/.test(route) ? 'buckets' : 'system'
+      : route.startsWith(GATEWAY_PREFIX)
+        ? 'gateway'
+        : route.startsWith(ADMIN_PREFIX)
+          ? 'admin'
+          : route.startsWith(TUS_PATH) ? 'tus' : /^(\/v1)?\/(buckets|session)/.test(route) ? 'buckets' : 'system'
     metrics.requests.inc({ dialect, route, method: req.method, status: String(reply.statusCode) })
     metrics.latency.observe({ dialect, route }, reply.elapsedTime / 1000)
   })
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
-    try {
-      await core.metadata.db.selectFrom('meta').select('key').limit(1).execute()
-      return { status: 'ok', metadata: core.metadata.dialect }
-    } catch (err) {
-      return await reply.code(503).send({ status: 'unavailable', error: (err as Error).message })
-    }
+    const h = await core.health()
+    return await reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'unavailable', metadata: core.metadata.dialect, dependencies: h.dependencies })
   })
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType)
@@ -72,6 +71,8 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
 
   await app.register(async scope => { await fluxdriveDialect(scope, { core, metrics }) }, { prefix: FLUXDRIVE_PREFIX })
   app.get(`${FLUXDRIVE_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, FLUXDRIVE_PREFIX, 'FluxDrive API', ['basic']))
+  await app.register(async scope => { await gatewayDialect(scope, { core, metrics }) }, { prefix: GATEWAY_PREFIX })
+  app.get(`${GATEWAY_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, GATEWAY_PREFIX, 'IPFS Gateway API', ['apiKey']))
   await app.register(async scope => { await adminDialect(scope, { core }) }, { prefix: ADMIN_PREFIX })
   app.get(`${ADMIN_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, ADMIN_PREFIX, 'Cairn operator API', ['bearer']))
 

@@ -13,7 +13,7 @@ export interface ServerProcess { url: string, child: ChildProcess, stdout: () =>
 
 export async function serveProcess (dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, CAIRN_DATA_DIR: dataDir, CAIRN_PORT: '0', CAIRN_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, CAIRN_DATA_DIR: dataDir, CAIRN_PORT: '0', CAIRN_FILES_PORT: '0', CAIRN_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
@@ -36,4 +36,21 @@ export async function kill9 (p: ServerProcess): Promise<void> {
   const exited = new Promise(resolve => p.child.once('exit', resolve))
   p.child.kill('SIGKILL')
   await exited
+}
+
+/** `cairn worker` against a data dir / database, running until killed */
+export async function workerProcess (dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [MAIN, 'worker'], {
+    env: { ...process.env, CAIRN_DATA_DIR: dataDir, CAIRN_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`worker did not start: ${out}`)) }, 20_000)
+    child.stdout?.on('data', () => { if (out.includes('worker running')) { clearTimeout(timer); resolve() } })
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`worker exited ${String(code)}: ${out}`)) })
+  })
+  return { url: '', child, stdout: () => out }
 }

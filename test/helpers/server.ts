@@ -5,10 +5,13 @@ import { join } from 'node:path'
 import { loadConfig, type Config } from '../../src/config.js'
 import { openCore, type Core } from '../../src/core/core.js'
 import { buildApp } from '../../src/http/app.js'
+import { buildFilesApp } from '../../src/http/files-app.js'
 import { Metrics } from '../../src/http/metrics.js'
 
 export interface TestServer {
   url: string
+  /** the cookieless files origin (the IPFS gateway), on its own ephemeral port */
+  filesUrl: string
   core: Core
   config: Config
   dataDir: string
@@ -35,10 +38,15 @@ export async function startServer (env: Record<string, string> = {}): Promise<Te
   const core = await openCore(config, { bytesIn: n => { metrics.bytesIn.inc(n) }, gc: r => { metrics.recordGc(r) } })
   const { app } = await buildApp(core, metrics, { logger: false })
   await app.listen({ host: '127.0.0.1', port: 0 })
+  const files = await buildFilesApp(core, metrics, { logger: false })
+  await files.listen({ host: '127.0.0.1', port: 0 })
+  if (config.jobConcurrency > 0) core.jobs.start() // as `cairn serve` does
   const addr = app.server.address()
-  if (addr === null || typeof addr !== 'object') throw new Error('no address')
+  const filesAddr = files.server.address()
+  if (addr === null || typeof addr !== 'object' || filesAddr === null || typeof filesAddr !== 'object') throw new Error('no address')
   return {
     url: `http://127.0.0.1:${addr.port}`,
+    filesUrl: `http://127.0.0.1:${filesAddr.port}`,
     core,
     config,
     dataDir,
@@ -50,6 +58,7 @@ export async function startServer (env: Record<string, string> = {}): Promise<Te
     },
     close: async () => {
       await app.close()
+      await files.close()
       await core.close()
       await rm(dataDir, { recursive: true, force: true })
     }

@@ -53,11 +53,12 @@ export class FsBlobStore implements BlobStore {
     return join(this.packsDir, key.slice(0, 2), key)
   }
 
-  async createPack (headerLength: number): Promise<PackSink> {
-    const key = randomBytes(16).toString('hex')
+  async createPack (headerLength: number, opts: { key?: string } = {}): Promise<PackSink> {
+    const key = opts.key ?? randomBytes(16).toString('hex')
     const tmp = join(this.incomingDir, `${key}.part`)
     const final = this.pathOf(key)
-    const fh = await open(tmp, 'wx+')
+    // a given key may have a leftover of an interrupted copy: start it over
+    const fh = await open(tmp, opts.key === undefined ? 'wx+' : 'w+')
     let size = headerLength
     let sinceFlush = 0
     let flushing: Promise<void> | undefined

@@ -128,6 +128,45 @@ const migrations: Record<string, Migration> = {
     }
   },
 
+  // The IPFS Gateway dialect (/api/v1): password logins and emailed key-renewal codes on
+  // accounts, and the durable job queue (src/adapters/jobs/db-job-queue.ts) its tasks run on.
+  // Entries already carry `pinned`; from here on only pinned entries keep content alive.
+  '0003_gateway': {
+    async up (db: Kysely<any>) {
+      await db.schema.alterTable('accounts').addColumn('password_hash', 'text').execute()
+
+      await db.schema.createTable('renewal_codes')
+        .addColumn('account_id', 'text', c => c.primaryKey().references('accounts.id').onDelete('cascade'))
+        .addColumn('code_hash', 'text', c => c.notNull())
+        .addColumn('expires_at', 'bigint', c => c.notNull())
+        .addColumn('attempts_left', 'integer', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('jobs')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('account_id', 'text', c => c.references('accounts.id').onDelete('cascade'))
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('payload', 'text', c => c.notNull())
+        .addColumn('state', 'text', c => c.notNull())
+        .addColumn('attempts', 'integer', c => c.notNull().defaultTo(0))
+        .addColumn('max_attempts', 'integer', c => c.notNull())
+        .addColumn('backoff_ms', 'bigint', c => c.notNull())
+        .addColumn('run_after', 'bigint', c => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'bigint')
+        .addColumn('result', 'text')
+        .addColumn('error', 'text')
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('completed_at', 'bigint')
+        .execute()
+      // the worker's claim query: due PENDING jobs, and STARTED ones whose lease ran out
+      await db.schema.createIndex('jobs_state_run_after').on('jobs').columns(['state', 'run_after']).execute()
+      await db.schema.createIndex('jobs_account').on('jobs').columns(['account_id', 'created_at']).execute()
+    }
+  },
+
   // Upload sessions (the /buckets dialect): a session of an account with its rules, the
   // members that joined it (each with a bearer token, stored hashed), multipart uploads in
   // its bucket and their parts (the part bytes are files under <data>/buckets).
@@ -189,6 +228,16 @@ const migrations: Record<string, Migration> = {
         .execute()
     }
   }
+}
+
+/** the migrations in the order they run (tests check the recorded list against it) */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations).sort()
+
+/** one migration's `up`, for tests that rebuild a database as an older release left it */
+export async function runMigrationUp (db: Kysely<any>, name: string): Promise<void> {
+  const m = migrations[name]
+  if (m === undefined) throw new Error(`no migration ${name}`)
+  await m.up(db)
 }
 
 class StaticProvider implements MigrationProvider {

@@ -19,6 +19,45 @@ export interface AccountsTable {
    * transactions that add or remove entries (Drive), recomputable from entries
    */
   used_bytes: Generated<number>
+  /** argon2id (PHC string) of the gateway password; null for accounts without one */
+  password_hash: Generated<string | null>
+}
+
+/** One live key-renewal code per account (the latest challenge replaces the previous). */
+export interface RenewalCodesTable {
+  account_id: string
+  /** SHA-256 of account id + code, hex */
+  code_hash: string
+  expires_at: number
+  /** wrong guesses still allowed; the code is void at 0 */
+  attempts_left: number
+  created_at: number
+}
+
+/** The durable job queue's rows (src/adapters/jobs/db-job-queue.ts). */
+export interface JobsTable {
+  id: string
+  account_id: string | null
+  kind: string
+  /** JSON */
+  payload: string
+  /** PENDING | STARTED | SUCCESS | FAILURE | REVOKED */
+  state: string
+  attempts: number
+  max_attempts: number
+  /** first retry delay; doubles with each further attempt */
+  backoff_ms: number
+  /** not claimed before this time (ms): the retry backoff */
+  run_after: number
+  /** the worker holding the job while STARTED, and until when; a lapsed lease is reclaimed */
+  lease_owner: string | null
+  lease_until: number | null
+  /** JSON */
+  result: string | null
+  error: string | null
+  created_at: number
+  started_at: number | null
+  completed_at: number | null
 }
 
 export interface ApiKeysTable {
@@ -178,6 +217,8 @@ export interface Database {
   spaces: SpacesTable
   entries: EntriesTable
   meta: MetaTable
+  renewal_codes: RenewalCodesTable
+  jobs: JobsTable
   upload_sessions: UploadSessionsTable
   session_members: SessionMembersTable
   bucket_uploads: BucketUploadsTable

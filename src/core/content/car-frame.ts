@@ -10,7 +10,12 @@ import type { CID } from 'multiformats/cid'
 import { varint } from 'multiformats'
 
 export function encodeCarHeader (root: CID): Uint8Array {
-  const body = dagCbor.encode({ version: 1, roots: [root] })
+  return encodeCarHeaderRoots([root])
+}
+
+/** A CARv1 header naming several roots (a pack made from an imported CAR keeps the CAR's roots). */
+export function encodeCarHeaderRoots (roots: CID[]): Uint8Array {
+  const body = dagCbor.encode({ version: 1, roots })
   const prefix = varint.encodeTo(body.byteLength, new Uint8Array(varint.encodingLength(body.byteLength)))
   const out = new Uint8Array(prefix.byteLength + body.byteLength)
   out.set(prefix, 0)

@@ -24,3 +24,16 @@ export function cidForms (cid: CID): string[] {
   }
   return [...forms]
 }
+
+/**
+ * A stored CID string as the gateway API (`/api/v1`) shows it: CIDv1 (a `Qm...` stored
+ * through FluxDrive becomes its `bafy...` spelling; raw and v1 CIDs are unchanged).
+ * FluxDrive (`/api/v0`) shows the stored spelling, which is CIDv0 for its own uploads.
+ */
+export function cidV1String (stored: string): string {
+  try {
+    return CID.parse(stored).toV1().toString()
+  } catch {
+    return stored
+  }
+}

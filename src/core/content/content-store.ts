@@ -16,6 +16,8 @@ import { cidForms } from './cids.js'
 import { mhKey } from './hex.js'
 import { ingest, type IngestOptions, type IngestResult } from './ingest.js'
 import { readFileRange, type BlockLocation, type BlockSource } from './file-reader.js'
+import { identityBytes, isIdentity } from './blocks.js'
+import { importCar, type CarImport } from './car-import.js'
 
 type Trx = Transaction<Database>
 
@@ -82,8 +84,61 @@ export class ContentStore {
     return { duplicate: false }
   }
 
+  /** Import a CAR into a new, durable pack of its own (not yet recorded; see car-import.ts). */
+  async importCar (source: AsyncIterable<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<CarImport> {
+    return await importCar(this.blobs, source, opts)
+  }
+
+  /**
+   * Record an imported CAR inside the caller's transaction. Each root already stored is
+   * revived (when `referenced`) or left as it is; the others get a contents row on the new
+   * pack, released at once when nothing is to reference them (the collector frees them after
+   * the grace period, as Kubo's unpinned blocks). When every root was already stored the
+   * pack is redundant. Returns each root's CID as the contents table spells it.
+   */
+  async recordCar (trx: Trx, r: CarImport, opts: { referenced: boolean }): Promise<RecordOutcome & { rootCids: string[] }> {
+    const now = Date.now()
+    const rootCids: string[] = []
+    const fresh: CarImport['roots'] = []
+    for (const root of r.roots) {
+      const forms = cidForms(root.cid)
+      const existing = await trx.selectFrom('contents').select('cid').where('cid', 'in', forms).executeTakeFirst()
+      if (existing !== undefined) {
+        if (opts.referenced) await trx.updateTable('contents').set({ released_at: null }).where('cid', '=', existing.cid).execute()
+        rootCids.push(existing.cid)
+        continue
+      }
+      if (!fresh.some(f => f.cid.equals(root.cid))) fresh.push(root)
+      rootCids.push(root.cid.toString())
+    }
+    if (fresh.length === 0) return { duplicate: true, rootCids }
+
+    for (const root of fresh) for (const c of [root.cid, ...root.members.map(m => m.cid)]) for (const f of cidForms(c)) this.packOf.delete(f)
+    const packId = randomUUID()
+    await trx.insertInto('packs').values({
+      id: packId, blob_key: r.packKey, root_cid: fresh[0].cid.toString(), size: r.packSize, block_count: r.blocks.length, created_at: now
+    }).execute()
+    for (let i = 0; i < r.blocks.length; i += INSERT_BATCH) {
+      await trx.insertInto('blocks').values(r.blocks.slice(i, i + INSERT_BATCH).map(b => ({
+        mh: b.mh, pack_id: packId, cid: b.cid, offset: b.offset, length: b.length
+      }))).execute()
+    }
+    for (const root of fresh) {
+      const cid = root.cid.toString()
+      await trx.insertInto('contents').values({
+        cid, pack_id: packId, kind: root.kind, size: root.size, dag_size: root.dagSize, created_at: now, released_at: opts.referenced ? null : now
+      }).execute()
+      for (let i = 0; i < root.members.length; i += INSERT_BATCH) {
+        await trx.insertInto('content_members').values(root.members.slice(i, i + INSERT_BATCH).map(m => ({
+          root_cid: cid, cid: m.cid.toString(), path: m.path, kind: m.kind, size: m.size
+        }))).execute()
+      }
+    }
+    return { duplicate: false, rootCids }
+  }
+
   /** Delete a pack that was written but not recorded (duplicate or failed transaction). */
-  async discard (r: IngestResult): Promise<void> {
+  async discard (r: { packKey: string }): Promise<void> {
     await this.blobs.delete(r.packKey)
   }
 
@@ -162,6 +217,7 @@ export class ContentStore {
 
   /** A read-only blockstore over the pack that holds `cid`'s DAG. */
   async blockstoreFor (cid: CID, signal?: AbortSignal): Promise<ReadableBlocks> {
+    if (isIdentity(cid)) return this.blockstoreOver({ key: '', blocks: new Map() }, signal)
     const pack = await this.packFor(cid)
     if (pack === undefined) throw new CairnError('not_found', `content ${cid.toString()} is not stored`)
     return this.blockstoreOver(await this.packIndex(pack.id, pack.key), signal)
@@ -172,6 +228,7 @@ export class ContentStore {
     const readBlob = this.readBlob.bind(this)
     return {
       async * get (c: CID) {
+        if (isIdentity(c)) { yield identityBytes(c); return }
         const mh = mhKey(c)
         let loc = index.blocks.get(mh)
         let key = index.key
@@ -252,6 +309,13 @@ export class ContentStore {
       }
       throw err
     }
+  }
+
+  /** The bytes of one stored block, from whichever pack holds it. */
+  async block (cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+    const bs = await this.blockstoreFor(cid, signal)
+    for await (const b of bs.get(cid)) return b
+    throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
   }
 
   async isStored (cid: CID): Promise<boolean> {

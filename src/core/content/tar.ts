@@ -8,12 +8,17 @@ import type { CID } from 'multiformats/cid'
 
 export type LoadEntry = (cid: CID) => Promise<UnixFSEntry>
 import { pack as tarPack, type Pack } from 'tar-stream'
+import { CairnError } from '../errors.js'
 
 async function writeEntry (pack: Pack, entry: UnixFSEntry, name: string, load: LoadEntry, signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted()
   if (entry.type === 'directory') {
     pack.entry({ name, type: 'directory', mode: 0o755, mtime: new Date(0) })
     for await (const child of entry.entries()) {
+      // a name is one path segment: "../x" or "a/b" would write outside the archive's root
+      if (child.name === '' || child.name === '.' || child.name === '..' || /[/\\\0]/.test(child.name)) {
+        throw new CairnError('invalid_argument', `refusing to write "${child.name}" into a tar: not a plain name`)
+      }
       await writeEntry(pack, await load(child.cid), `${name}/${child.name}`, load, signal)
     }
     return
@@ -38,8 +43,26 @@ async function writeEntry (pack: Pack, entry: UnixFSEntry, name: string, load: L
   // other node types (symlinks, dag-cbor) are skipped, as Kubo's get skips what it cannot write
 }
 
-export function tarOf (entry: UnixFSEntry, name: string, load: LoadEntry, signal?: AbortSignal): AsyncIterable<Uint8Array> {
+/**
+ * The tar stream of `entry`. A failure while walking (a name that would leave the archive, a
+ * missing block) fails the iteration, so an HTTP answer is cut off rather than ending as if
+ * complete; it never surfaces as an unhandled stream error.
+ */
+export async function * tarOf (entry: UnixFSEntry, name: string, load: LoadEntry, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const pack = tarPack()
-  writeEntry(pack, entry, name, load, signal).then(() => pack.finalize(), err => pack.destroy(err as Error))
-  return pack as AsyncIterable<Uint8Array>
+  pack.on('error', () => {}) // reported through `failure` below
+  let failure: unknown
+  const written = writeEntry(pack, entry, name, load, signal).then(() => { pack.finalize() }, err => {
+    failure = err
+    pack.destroy()
+  })
+  try {
+    for await (const chunk of pack as AsyncIterable<Uint8Array>) yield chunk
+  } catch (err) {
+    failure ??= err
+  } finally {
+    if (!pack.destroyed && failure === undefined) pack.destroy()
+  }
+  await written
+  if (failure !== undefined) throw failure
 }

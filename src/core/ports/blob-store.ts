@@ -24,9 +24,43 @@ export interface BlobInfo {
   modifiedAt: number
 }
 
+/** What a presigned PUT gives a client: where to send the bytes, and the headers to send along. */
+export interface PresignedPut {
+  /** staging key of the object the client uploads (read it back with streamStaged) */
+  key: string
+  url: string
+  /** headers the client must send exactly (they are part of the signature) */
+  headers: Record<string, string>
+}
+
+/**
+ * Optional capability of a blob store (the S3 adapter has it, the filesystem one does not):
+ * URLs that let a client talk to the object store directly, without credentials, until
+ * they expire. For dialects whose clients expect presigned uploads or direct downloads.
+ *
+ * - presignGet: a GET URL for a completed pack (clients may add a Range header). A pack is a
+ *   CARv1 of one whole DAG, so the URL of a whole pack is a CAR export; a file's bytes are
+ *   contiguous in it only for a single-block file.
+ * - presignPut: a PUT URL for one new object in a staging area (not a pack): the dialect
+ *   later reads it back with streamStaged, imports it, and deletes it with deleteStaged.
+ *   Staged objects never completed into content are removed by sweepIncomplete.
+ */
+export interface BlobPresigner {
+  presignGet: (key: string, opts: { expiresInSeconds: number, contentType?: string, contentDisposition?: string }) => Promise<string>
+  presignPut: (opts: { expiresInSeconds: number, contentType?: string }) => Promise<PresignedPut>
+  streamStaged: (key: string, signal?: AbortSignal) => AsyncIterable<Uint8Array>
+  deleteStaged: (key: string) => Promise<void>
+}
+
 export interface BlobStore {
-  /** start a new pack whose first `headerLength` bytes are filled in by `complete` */
-  createPack: (headerLength: number) => Promise<PackSink>
+  /** present when the store can hand out presigned URLs (see BlobPresigner) */
+  readonly presigner?: BlobPresigner
+  /**
+   * start a new pack whose first `headerLength` bytes are filled in by `complete`. Its key
+   * is new and random, unless `key` is given: copying a pack from another store under the
+   * key the metadata knows it by (cairn migrate-store); a pack already there is replaced.
+   */
+  createPack: (headerLength: number, opts?: { key?: string }) => Promise<PackSink>
   /** read exactly `length` bytes at `offset`; throws not_found when the blob is missing */
   read: (key: string, offset: number, length: number, signal?: AbortSignal) => Promise<Uint8Array>
   /** stream `[start, end)` of a blob (the whole blob by default) */
@@ -36,5 +70,7 @@ export interface BlobStore {
   list: () => AsyncIterable<BlobInfo>
   /** remove leftovers of packs that were never completed and are older than `olderThanMs` */
   sweepIncomplete: (olderThanMs: number) => Promise<number>
+  /** for a remote store: resolves when it answers (the health endpoint asks) */
+  ping?: () => Promise<void>
   close: () => Promise<void>
 }

@@ -7,5 +7,7 @@ export interface RateDecision {
 
 export interface RateLimiter {
   hit: (key: string, limit: number, windowMs: number) => Promise<RateDecision>
+  /** for a shared store: resolves when it answers (the health endpoint asks) */
+  ping?: () => Promise<void>
   close: () => Promise<void>
 }

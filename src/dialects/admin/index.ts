@@ -13,7 +13,7 @@ export const ADMIN_PREFIX = '/admin/v1'
 
 const STATUS: Record<ErrorCode, number> = {
   unauthenticated: 401, subscription_inactive: 402, forbidden: 403, not_found: 404, invalid_argument: 400,
-  file_too_large: 413, quota_exceeded: 413, rate_limited: 429, conflict: 409, unsupported_media: 415,
+  file_too_large: 413, quota_exceeded: 413, rate_limited: 429, conflict: 409, failed_precondition: 422, unsupported_media: 415,
   aborted: 400, unavailable: 503
 }
 

@@ -17,6 +17,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   conflict: 409,
   unsupported_media: 415,
+  failed_precondition: 409,
   aborted: 400,
   unavailable: 503
 }

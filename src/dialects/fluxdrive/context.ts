@@ -3,6 +3,7 @@ import type { Metrics } from '../../http/metrics.js'
 import type { Principal } from '../../core/accounts.js'
 import type { FastifyRequest } from 'fastify'
 import { CairnError } from '../../core/errors.js'
+import { FILES_SPACE } from '../../core/drive.js'
 
 export interface FluxdriveDeps {
   core: Core
@@ -16,5 +17,5 @@ export function principalOf (req: FastifyRequest): Principal {
   return p
 }
 
-/** the space that holds an account's FluxDrive files */
-export const DRIVE_SPACE = 'fluxdrive'
+/** the space that holds an account's FluxDrive files (the gateway API's too) */
+export const DRIVE_SPACE = FILES_SPACE

@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   quota_exceeded: 413,
   rate_limited: 429,
   conflict: 409,
+  failed_precondition: 409,
   unsupported_media: 400,
   aborted: 400,
   unavailable: 503

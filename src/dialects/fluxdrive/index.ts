@@ -8,6 +8,7 @@ import { authenticate } from './auth.js'
 import type { FluxdriveDeps } from './context.js'
 import { fluxdriveErrorHandler } from './errors.js'
 import { catRoutes } from './routes/cat.js'
+import { dagRoutes } from './routes/dag.js'
 import { lsRoute } from './routes/ls.js'
 import { putRoute } from './routes/put.js'
 import { putfolderRoute } from './routes/putfolder.js'
@@ -55,4 +56,5 @@ export async function fluxdriveDialect (app: FastifyInstance, deps: FluxdriveDep
   catRoutes(app, deps)
   rmRoute(app, deps)
   thumbRoute(app, deps)
+  dagRoutes(app, deps)
 }
