@@ -137,6 +137,9 @@ describe('Upload API: sessions and buckets', () => {
     assert.ok(ls.files.some((f: any) => f.hash === done.body.cid && f.size === data.length), JSON.stringify(ls))
     const cat = await post(`${s.url}/api/v0/cat?arg=${done.body.cid as string}`, a.auth)
     assert.ok(Buffer.from(await cat.arrayBuffer()).equals(data))
+    // the bucket is the folder upload-sessions/<sessionId> of the account's files
+    const inFolder = await json(await post(`${s.url}/api/v0/ls?currentFolder=upload-sessions/${sess.sessionId}`, a.auth))
+    assert.deepEqual(inFolder.files.map((f: any) => f.hash), [done.body.cid])
 
     // the parts are gone from disk once the file is stored
     assert.equal(existsSync(join(s.dataDir, 'buckets', u.uploadId)), false)

@@ -49,7 +49,7 @@ export class EagerImports {
   constructor (private readonly drive: Drive, private readonly parts: PartStore) {}
 
   /** Start importing `uploadId` in the background (no-op when one runs or too many do). */
-  start (uploadId: string, account: Account, spaceName: string, fileName: string, totalParts: number, profile: ImportProfile, src: EagerSource): void {
+  start (uploadId: string, account: Account, spaceName: string, folderPath: string, fileName: string, totalParts: number, profile: ImportProfile, src: EagerSource): void {
     if (this.running.has(uploadId) || this.running.size >= MAX_RUNNING || totalParts < 2) return
     const abort = new AbortController()
     let wake: () => void = () => {}
@@ -94,7 +94,7 @@ export class EagerImports {
     }
     r.result = this.drive.putFiles(account, spaceName, (async function * () {
       yield { filename: fileName, mimetype: undefined, content: content() }
-    })(), { profile, budget: { remaining: Number.MAX_SAFE_INTEGER, maxFileBytes: Number.MAX_SAFE_INTEGER, seen: 0 }, signal: abort.signal })
+    })(), { folderPath, profile, budget: { remaining: Number.MAX_SAFE_INTEGER, maxFileBytes: Number.MAX_SAFE_INTEGER, seen: 0 }, signal: abort.signal })
       .then(([e]) => e)
     r.result.catch(() => { r.failed = true; fedAllResolve() })
     this.running.set(uploadId, r)

@@ -1,6 +1,6 @@
 /**
  * A session's bucket: S3-style multipart uploads (start, parts in any order, complete) whose
- * finished files are entries of the session's space, imported through the drive like every
+ * finished files are entries of the session's folder of the account's files, imported through the drive like every
  * other upload. Parts stream to the part store as they arrive; the session's size rule is
  * enforced on the running total while they stream and again, exactly, when a part is kept.
  */
@@ -194,7 +194,7 @@ export class Buckets {
       else inflight.set(sessionId, left)
     }
     // import while the parts arrive: completion then has little left to do
-    if (n === 1) this.eager.start(u.id, p.account, p.session.spaceName, entryName(u), u.total_parts, EAGER_PROFILE, { partTag: async k => await this.partTag(u.id, k) })
+    if (n === 1) this.eager.start(u.id, p.account, p.session.spaceName, p.session.folderPath, entryName(u), u.total_parts, EAGER_PROFILE, { partTag: async k => await this.partTag(u.id, k) })
     this.eager.kept(u.id)
     return { tag: written.sha256, partNumber: n, size: written.size }
   }
@@ -244,7 +244,7 @@ export class Buckets {
       const entry = (u.total_parts > 0 ? await this.eager.finish(u.id, used.map(x => x.tag), profile) : undefined) ??
         (await this.deps.drive.putFiles(p.account, p.session.spaceName, (async function * () {
           yield { filename: entryName(u), mimetype: undefined, content: assembled() }
-        })(), { profile, budget: await this.deps.drive.budgetFor(p.account), signal }))[0]
+        })(), { folderPath: p.session.folderPath, profile, budget: await this.deps.drive.budgetFor(p.account), signal }))[0]
       // parts beyond totalParts are dropped; their bytes no longer count
       await this.db.deleteFrom('bucket_parts').where('upload_id', '=', u.id).where('part_number', '>', last).execute()
       await this.db.updateTable('bucket_uploads').set({
@@ -272,7 +272,7 @@ export class Buckets {
     try {
       const [entry] = await this.deps.drive.putFiles(p.account, p.session.spaceName, (async function * () {
         yield { filename: entryName(u), mimetype: undefined, content: input.content }
-      })(), { profile, budget: await this.deps.drive.budgetFor(p.account), signal })
+      })(), { folderPath: p.session.folderPath, profile, budget: await this.deps.drive.budgetFor(p.account), signal })
       await this.db.transaction().execute(async trx => {
         await trx.insertInto('bucket_parts').values({ upload_id: u.id, part_number: 1, size: entry.size, tag: '', created_at: Date.now() }).execute()
         await trx.updateTable('bucket_uploads').set({ status: 'completed', entry_id: entry.id, cid: entry.cid, size: entry.size, tags: '[]', completed_at: Date.now() })

@@ -419,17 +419,6 @@ export class Drive {
     throw notFound('File not found')
   }
 
-  /**
-   * Every file and directory entry of the account, in all its spaces (its drive, upload
-   * session buckets, ...), newest first: "the account's files" as a listing shows them.
-   */
-  async listAll (accountId: string, opts: { offset: number, limit: number }): Promise<{ entries: Entry[], total: number }> {
-    const q = this.db.selectFrom('entries').where('account_id', '=', accountId).where('kind', '!=', 'folder')
-    const total = Number((await q.select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
-    const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute()
-    return { entries: rows.map(toEntry), total }
-  }
-
   /** The entry of this id if the account owns it and it still exists. */
   async entry (accountId: string, entryId: string): Promise<Entry | undefined> {
     const r = await this.db.selectFrom('entries').selectAll().where('id', '=', entryId).where('account_id', '=', accountId).executeTakeFirst()
@@ -545,20 +534,15 @@ export class Drive {
     return out
   }
 
-  /**
-   * Remove every entry of `cid` from the account's space (or, with spaceName undefined, from
-   * all its spaces); content is released when nothing else references it.
-   */
-  async removeByCid (accountId: string, spaceName: string | undefined, cid: CID): Promise<number> {
+  /** Remove every entry of `cid` from the account's space; content is released when nothing else references it. */
+  async removeByCid (accountId: string, spaceName: string, cid: CID): Promise<number> {
     const forms = cidForms(cid)
-    const spaceId = spaceName === undefined ? undefined : await this.space(accountId, spaceName)
+    const spaceId = await this.space(accountId, spaceName)
     return await this.db.transaction().execute(async trx => {
       // the account's row lock first, as in commit: its entries and its usage counter change together
       await lockAccount(trx, accountId)
-      let q = trx.selectFrom('entries').select(['id', 'cid', 'size', 'thumbnail_cid'])
-        .where('account_id', '=', accountId).where('cid', 'in', forms)
-      if (spaceId !== undefined) q = q.where('space_id', '=', spaceId)
-      const rows = await q.execute()
+      const rows = await trx.selectFrom('entries').select(['id', 'cid', 'size', 'thumbnail_cid'])
+        .where('space_id', '=', spaceId).where('cid', 'in', forms).execute()
       if (rows.length === 0) throw notFound('File not found')
       await trx.deleteFrom('entries').where('id', 'in', rows.map(r => r.id)).execute()
       await uncountRemoved(trx, accountId, rows)

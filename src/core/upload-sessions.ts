@@ -2,8 +2,9 @@
  * Upload sessions (the /buckets dialect's sessions, after QuickSync's QS Framework): an
  * account opens a session with rules (total size, file count, members, expiry, an optional
  * password) and receives a session token; others join it with its id (and password) and
- * get their own tokens. Every member uploads into the session's bucket, which is a space of
- * the session's account, so its files are that account's files in every dialect.
+ * get their own tokens. Every member uploads into the session's bucket: the folder
+ * `upload-sessions/<sessionId>` of the session account's files (FILES_SPACE), so its files are
+ * that account's files in every dialect (FluxDrive ls, the gateway's file list, ...).
  *
  * Tokens are 256-bit random secrets shown once and stored as SHA-256 (as API keys are).
  */
@@ -14,6 +15,10 @@ import type { Database } from '../adapters/metadata/schema.js'
 import type { Account, Accounts } from './accounts.js'
 import { hashKey } from './accounts.js'
 import { CairnError, invalid, notFound } from './errors.js'
+import { FILES_SPACE } from './drive.js'
+
+/** the folder of the account's files that holds one folder per session: its bucket */
+export const BUCKETS_FOLDER = 'upload-sessions'
 
 const TOKEN_PREFIX = 'cairns_'
 const MB = 1024 * 1024
@@ -23,8 +28,9 @@ export type SessionRole = 'Host' | 'Client'
 export interface UploadSession {
   id: string
   accountId: string
-  /** the space that is the session's bucket */
+  /** where the session's bucket is: a folder (folderPath) of a space (spaceName) of the account */
   spaceName: string
+  folderPath: string
   maxTotalBytes: number
   maxFiles: number
   maxUsers: number
@@ -70,6 +76,7 @@ function sessionOf (r: Database['upload_sessions']): UploadSession {
     id: r.id,
     accountId: r.account_id,
     spaceName: r.space_name,
+    folderPath: `${BUCKETS_FOLDER}/${r.id}`,
     maxTotalBytes: Number(r.max_total_bytes),
     maxFiles: Number(r.max_files),
     maxUsers: Number(r.max_users),
@@ -127,7 +134,7 @@ export class UploadSessions {
     const row: Database['upload_sessions'] = {
       id,
       account_id: account.id,
-      space_name: `bucket-${id}`,
+      space_name: FILES_SPACE,
       max_total_bytes: maxTotalBytes,
       max_files: maxFiles,
       max_users: maxUsers,

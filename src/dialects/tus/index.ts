@@ -7,8 +7,8 @@
  * created it, and to nobody else it exists (404).
  *
  * A finished upload is imported like any other upload, streaming from the tus file into the
- * core: with an API key into the account's "uploads" space, with a session token into the
- * session's bucket under its rules. The CID is answered in the `Cairn-CID` header of the
+ * core: with an API key into the account's files (the top level, as a FluxDrive put), with a
+ * session token into the session's bucket under its rules. The CID is answered in the `Cairn-CID` header of the
  * request that finished it and kept in the upload's metadata (`cid`, seen by HEAD), and the
  * temporary file is removed.
  */
@@ -20,6 +20,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Server } from '@tus/server'
 import type { Upload } from '@tus/utils'
 import type { Principal } from '../../core/accounts.js'
+import { FILES_SPACE } from '../../core/drive.js'
 import type { Core } from '../../core/core.js'
 import type { ImportProfile } from '../../core/content/profiles.js'
 import { CairnError, isCairnError, RateLimitedError } from '../../core/errors.js'
@@ -30,8 +31,8 @@ import { statusOf } from '../buckets/errors.js'
 import { CairnTusStore, CHECKSUM_ALGORITHMS, parseChecksum, requestChecksum, TusError } from './store.js'
 
 export const TUS_PATH = '/files/tus'
-/** the drive space of uploads made with an API key */
-export const TUS_SPACE = 'uploads'
+/** uploads made with an API key are the account's files, as a FluxDrive put's are */
+export const TUS_SPACE = FILES_SPACE
 export const CID_HEADER = 'Cairn-CID'
 const FAILED_AUTH_PER_MINUTE = 300
 

@@ -59,11 +59,9 @@ export function lsRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
     // with one (a path, '/' included, or a folder uuid): that folder's own entries
     const current = stringArg(req, 'currentFolder')
     const folderId = current === undefined ? undefined : await core.drive.findFolder(account.id, DRIVE_SPACE, current)
-    // no currentFolder: the account's files in every space (upload session buckets and tus
-    // uploads included), as the account's one file list
-    const { entries, total } = folderId === undefined
-      ? await core.drive.listAll(account.id, { offset: (page - 1) * size, limit: size })
-      : await core.drive.list(account.id, DRIVE_SPACE, { folderId, offset: (page - 1) * size, limit: size, includeFolders: boolArg(req, 'includeFolders') })
+    const { entries, total } = await core.drive.list(account.id, DRIVE_SPACE, {
+      folderId, offset: (page - 1) * size, limit: size, includeFolders: boolArg(req, 'includeFolders')
+    })
     return {
       status: 'success',
       files: entries.map(e => e.kind === 'folder'

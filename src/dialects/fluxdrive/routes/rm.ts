@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { type FluxdriveDeps, principalOf } from '../context.js'
+import { type FluxdriveDeps, DRIVE_SPACE, principalOf } from '../context.js'
 import { requireHash } from '../args.js'
 import { parseCid } from '../../../core/content/cids.js'
 import { errorResponses, hashQuery } from './schemas.js'
@@ -17,9 +17,8 @@ export function rmRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
     }
   }, async req => {
     const { account } = principalOf(req)
-    // every entry of the CID in any of the account's spaces: ls lists them all, so rm removes them all
     const hash = requireHash(req)
-    const removed = await core.drive.removeByCid(account.id, undefined, parseCid(hash))
+    const removed = await core.drive.removeByCid(account.id, DRIVE_SPACE, parseCid(hash))
     return { status: 'success', success: 'File removed', hash, removed }
   })
 }
