@@ -4,7 +4,6 @@
  *
  *   npm run bench                  the 1 GiB steps and the small-request steps (2-3 minutes)
  *   BENCH_LARGE=1 npm run bench    also peak server RSS during a 5 GB upload and download
- *   BENCH_ONLY=gateway npm run bench   one upload, then only the gateway step (2b)
  *
  * Steps:
  *   1. upload   POST /api/v0/put of a 1 GiB file (curl -F file=@...)  vs  the importer alone
@@ -16,6 +15,10 @@
  *               (when CAIRN_TEST_S3_ENDPOINT names an S3 server, e.g. Swift on loopback)
  *   6. nodes    small puts per second through two API nodes              vs  one node (same stores)
  *               (when CAIRN_TEST_DATABASE_URL names a PostgreSQL the nodes can share)
+ *   7. parts    the same file in 16 MiB parts through /buckets and tus vs one-shot /api/v0/put
+ *
+ * BENCH_STEPS=upload,cat,gateway,small,parts,s3,nodes runs only the steps named (all by
+ * default); e.g. BENCH_STEPS=gateway uploads the file once with curl, then runs step 2b only.
  */
 import { existsSync, statfsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -25,6 +28,7 @@ import { createAccount, serverEnv, startCairn, CLI_MAIN, type CairnServer, type 
 import { curlGet, curlPut, drainResponse, hashResponse, load, multipartHead, multipartTail, streamPut, type LoadResult } from './lib/client.js'
 import { prngBytes, prngChunks, writeDataFile } from './lib/data.js'
 import { importerOnly } from './lib/importer-only.js'
+import { bucketsUpload, tusUpload } from './lib/resumable.js'
 import { NGINX, startNginx } from './lib/nginx.js'
 import { cleanup, cpuSeconds, installCleanupHandlers, memStatus, trackDir, watchRss } from './lib/procs.js'
 import { s3Bucket, s3Settings, swiftCpuSeconds } from './lib/s3.js'
@@ -60,11 +64,13 @@ const cfg = {
   json: env.BENCH_JSON,
   s3: s3Settings(),
   pgAdminUrl: env.CAIRN_TEST_DATABASE_URL,
-  /** 'gateway': upload the file once (no importer runs), then only step 2b; lighter on a shared machine */
-  only: env.BENCH_ONLY
+  steps: new Set((env.BENCH_STEPS ?? 'upload,cat,gateway,small,parts,s3,nodes').split(',').map(x => x.trim())),
+  partBytes: Math.round(num('BENCH_PART_MIB', 16) * MiB),
+  partConcurrency: num('BENCH_PART_CONCURRENCY', 1),
+  partRuns: num('BENCH_PART_RUNS', 2)
 }
 
-const TARGET = { upload: 0.8, cat: 0.5, gateway: 0.5, putPerSecond: 150, catPerSecond: 1500, peakRssMB: 300 }
+const TARGET = { upload: 0.8, cat: 0.5, gateway: 0.5, parts: 0.8, putPerSecond: 150, catPerSecond: 1500, peakRssMB: 300 }
 
 // ---------- output ----------
 const f1 = (n: number): string => n.toFixed(1)
@@ -421,10 +427,56 @@ async function largeStep (ctx: Ctx): Promise<void> {
   figure({ name: `server peak RSS, ${f1(n / 1e9)} GB cat${ac.signal.aborted ? ' (stopped)' : ''}`, value: down.peakKiB * 1024 / MB, anchor: TARGET.peakRssMB, unit: 'MB', ratio: down.peakKiB * 1024 / MB / TARGET.peakRssMB, target: 'info', ok: undefined })
 }
 
+/**
+ * 7. The same file in parts through the Upload API (/buckets) and through tus, each as a
+ * ratio of a one-shot /api/v0/put of the same bytes, interleaved in the same run.
+ */
+async function partsStep (ctx: Ctx): Promise<void> {
+  const mib = cfg.partBytes / MiB
+  step(`7. parts: ${sizeLabel()} in ${f1(mib)} MiB parts through /buckets (${cfg.partConcurrency} part(s) at a time) and tus (tus-js-client) vs one-shot /api/v0/put (curl)`)
+  const put: number[] = []
+  const buckets: number[] = []
+  const tus: number[] = []
+  const peak = { put: 0, buckets: 0, tus: 0 }
+  let cid = ''
+  const same = (got: string, what: string): void => {
+    if (cid === '') cid = got
+    if (got !== cid) throw new Error(`${what} gave ${got}, expected ${cid}`)
+  }
+  for (let i = 0; i < cfg.partRuns; i++) {
+    let w = watchRss(ctx.server.pid)
+    const u = await curlPut(ctx.server.url, ctx.creds.zelid, ctx.creds.key, ctx.file)
+    peak.put = Math.max(peak.put, w.stop().peakKiB)
+    same(u.hash, 'put')
+    put.push(mbps(cfg.fileBytes, u.seconds))
+
+    w = watchRss(ctx.server.pid)
+    const b = await bucketsUpload(ctx.server.url, ctx.creds.key, ctx.file, cfg.fileBytes, cfg.partBytes, cfg.partConcurrency)
+    peak.buckets = Math.max(peak.buckets, w.stop().peakKiB)
+    same(b.cid, '/buckets')
+    buckets.push(mbps(cfg.fileBytes, b.seconds))
+
+    w = watchRss(ctx.server.pid)
+    const t = await tusUpload(ctx.server.url, ctx.creds.key, ctx.file, cfg.fileBytes, cfg.partBytes)
+    peak.tus = Math.max(peak.tus, w.stop().peakKiB)
+    same(t.cid, 'tus')
+    tus.push(mbps(cfg.fileBytes, t.seconds))
+    log(`   put ${f1(put[i])} MB/s (${f2(u.seconds)} s)   /buckets ${f1(buckets[i])} MB/s (${f2(b.seconds)} s, of which complete ${f2(b.completeSeconds)} s)   tus ${f1(tus[i])} MB/s (${f2(t.seconds)} s)`)
+  }
+  const rb = best(buckets) / best(put)
+  const rt = best(tus) / best(put)
+  log(`   => /buckets ${f2(rb)} and tus ${f2(rt)} of one-shot put (target >= ${TARGET.parts}: ${verdict(rb >= TARGET.parts)}, ${verdict(rt >= TARGET.parts)}; best of ${cfg.partRuns} each)`)
+  log(`      server peak RSS: put ${f1(peak.put / 1024)} MiB, /buckets ${f1(peak.buckets / 1024)} MiB, tus ${f1(peak.tus / 1024)} MiB`)
+  figure({ name: `/buckets ${sizeLabel()} in ${f1(mib)} MiB parts / put`, value: best(buckets), anchor: best(put), unit: 'MB/s', ratio: rb, target: `>= ${TARGET.parts}`, ok: rb >= TARGET.parts })
+  figure({ name: `tus ${sizeLabel()} in ${f1(mib)} MiB parts / put`, value: best(tus), anchor: best(put), unit: 'MB/s', ratio: rt, target: `>= ${TARGET.parts}`, ok: rt >= TARGET.parts })
+  figure({ name: 'server peak RSS, /buckets upload', value: peak.buckets / 1024, anchor: NaN, unit: 'MiB', ratio: NaN, target: 'info', ok: undefined })
+  figure({ name: 'server peak RSS, tus upload', value: peak.tus / 1024, anchor: NaN, unit: 'MiB', ratio: NaN, target: 'info', ok: undefined })
+}
+
 // ---------- main ----------
 function preflight (): void {
   if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: build first (npm run bench builds)`)
-  if (!existsSync(NGINX)) throw new Error(`nginx not found at ${NGINX} (set BENCH_NGINX)`)
+  if (cfg.steps.has('cat') && !existsSync(NGINX)) throw new Error(`nginx not found at ${NGINX} (set BENCH_NGINX)`)
   // the data file, the Cairn pack of it, and with BENCH_LARGE the large pack, plus slack
   const need = cfg.fileBytes * (cfg.s3 === undefined ? 2 : 3) + (cfg.large ? cfg.largeBytes : 0) + 512 * MiB
   const s = statfsSync(cfg.tmp)
@@ -464,21 +516,29 @@ async function main (): Promise<void> {
     log(`server pid ${server.pid} at ${server.url} (data ${dataDir}, log level ${senv.CAIRN_LOG_LEVEL ?? ''}; RSS at start ${f1(memStatus(server.pid).rssKiB / 1024)} MiB)`)
     const ctx: Ctx = { root, dataDir, file, fileSha, server, creds }
     try {
-      if (cfg.only === 'gateway') {
+      const has = (s: string): boolean => cfg.steps.has(s)
+      let cid: string | undefined
+      let bestPut: number | undefined
+      let bestCat: number | undefined
+      if (has('upload')) ({ cid, bestPut } = await uploadStep(ctx))
+      if (cid === undefined && (has('cat') || has('gateway'))) {
         const up = await curlPut(server.url, creds.zelid, creds.key, file)
-        log(`uploaded ${f1(cfg.fileBytes / MiB)} MiB in ${f2(up.seconds)} s as ${up.hash} (BENCH_ONLY=gateway: steps 1, 2, 3, 5, 6 skipped)`)
-        await gatewayStep(ctx, up.hash)
-      } else {
-        const { cid, bestPut } = await uploadStep(ctx)
-        const bestCat = await catStep(ctx, cid)
-        await gatewayStep(ctx, cid)
-        await smallStep(ctx)
-        if (cfg.s3 !== undefined) await s3Step(ctx, cid, bestPut, bestCat)
-        else log('\n(step 5, S3: set CAIRN_TEST_S3_ENDPOINT and its key variables to run it)')
+        cid = up.hash
+        log(`uploaded ${f1(cfg.fileBytes / MiB)} MiB in ${f2(up.seconds)} s as ${up.hash} (step 1 not run)`)
+      }
+      if (has('cat') && cid !== undefined) bestCat = await catStep(ctx, cid)
+      if (has('gateway') && cid !== undefined) await gatewayStep(ctx, cid)
+      if (has('small')) await smallStep(ctx)
+      if (has('parts')) await partsStep(ctx)
+      if (has('s3')) {
+        if (cfg.s3 !== undefined && cid !== undefined && bestPut !== undefined && bestCat !== undefined) await s3Step(ctx, cid, bestPut, bestCat)
+        else log('\n(step 5, S3: needs steps upload and cat, and CAIRN_TEST_S3_ENDPOINT with its key variables)')
+      }
+      if (has('nodes')) {
         if (cfg.pgAdminUrl !== undefined && cfg.pgAdminUrl !== '') await twoNodesStep(root, cfg.pgAdminUrl)
         else log('\n(step 6, two API nodes: set CAIRN_TEST_DATABASE_URL to a PostgreSQL that may create databases)')
       }
-      if (cfg.large && cfg.only === undefined) {
+      if (cfg.large) {
         await rm(file, { force: true }) // disk space for the large pack
         // a fresh server process on the same data dir, so the peak is that of this upload alone
         await ctx.server.stop()

@@ -87,6 +87,29 @@ export interface Config {
   walletSignup: boolean
   /** let Flux restore/size calls fetch URLs on private and loopback addresses (tests, closed networks) */
   fluxAllowPrivateUrls: boolean
+  /** upload sessions (/buckets) and tus */
+  uploads: UploadsConfig
+}
+
+export interface UploadsConfig {
+  /** session lifetime when the creator asks for none, and the longest one allowed (seconds) */
+  sessionDefaultExpirySeconds: number
+  sessionMaxExpirySeconds: number
+  /** the largest total of bytes one session may upload (its rule maxTotalMegaBytes is capped by it) */
+  sessionMaxTotalBytes: number
+  /** the most files one session's bucket may hold, and the most members that may join it */
+  sessionMaxFiles: number
+  sessionMaxUsers: number
+  /** how often expired sessions' abandoned uploads are swept (0: never, e.g. in tests) */
+  sweepIntervalSeconds: number
+  /** lifetime of a signed download URL (GET /buckets/download/{fileId}) */
+  downloadUrlSeconds: number
+  /** HMAC key for signed URLs; unset: one is made on first start and kept in the metadata store */
+  urlSigningSecret: string | undefined
+  /** absolute base of signed URLs (e.g. https://files.example.com); unset: taken from the request */
+  publicUrl: string | undefined
+  /** an unfinished tus upload expires this long after its creation (seconds) */
+  tusExpirySeconds: number
 }
 
 /** The IPFS Gateway dialect (/api/v1): its limits, from its published FAQ. 0 turns a rate limit off. */
@@ -148,6 +171,14 @@ function size (env: Env, name: string, fallback: number): number {
   } catch (err) {
     throw new ConfigError(`${name}: ${(err as Error).message}`)
   }
+}
+
+function publicUrl (raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined
+  let u: URL
+  try { u = new URL(raw) } catch { throw new ConfigError(`CAIRN_PUBLIC_URL must be an absolute http(s) URL, got "${raw}"`) }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('CAIRN_PUBLIC_URL must be an http or https URL')
+  return u.toString().replace(/\/+$/, '')
 }
 
 /** The CAIRN_S3_* settings of an environment (also used for migrate-store's target). */
@@ -275,7 +306,19 @@ export function loadConfig (processEnv: Env = process.env): Config {
     },
     adminZelids: (env.CAIRN_ADMIN_ZELID ?? '').split(',').map(s => s.trim()).filter(Boolean),
     walletSignup: bool(env, 'CAIRN_WALLET_SIGNUP', true),
-    fluxAllowPrivateUrls: bool(env, 'CAIRN_FLUX_ALLOW_PRIVATE_URLS', false)
+    fluxAllowPrivateUrls: bool(env, 'CAIRN_FLUX_ALLOW_PRIVATE_URLS', false),
+    uploads: {
+      sessionDefaultExpirySeconds: int(env, 'CAIRN_SESSION_DEFAULT_EXPIRY_SECONDS', 24 * 3600, 1),
+      sessionMaxExpirySeconds: int(env, 'CAIRN_SESSION_MAX_EXPIRY_SECONDS', 30 * 24 * 3600, 1),
+      sessionMaxTotalBytes: size(env, 'CAIRN_SESSION_MAX_TOTAL_SIZE', 10 * GiB),
+      sessionMaxFiles: int(env, 'CAIRN_SESSION_MAX_FILES', 1000, 1),
+      sessionMaxUsers: int(env, 'CAIRN_SESSION_MAX_USERS', 10, 1),
+      sweepIntervalSeconds: int(env, 'CAIRN_SESSION_SWEEP_INTERVAL_SECONDS', 300),
+      downloadUrlSeconds: int(env, 'CAIRN_DOWNLOAD_URL_SECONDS', 3600, 1),
+      urlSigningSecret: env.CAIRN_URL_SIGNING_SECRET === '' ? undefined : env.CAIRN_URL_SIGNING_SECRET,
+      publicUrl: publicUrl(env.CAIRN_PUBLIC_URL),
+      tusExpirySeconds: int(env, 'CAIRN_TUS_EXPIRY_SECONDS', 24 * 3600, 1)
+    }
   }
 }
 

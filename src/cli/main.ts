@@ -12,6 +12,7 @@ import { parseSize } from '../core/units.js'
 import { accountView, keyView } from '../core/operator-views.js'
 import { serve } from './serve.js'
 import { migrateStoreCommand } from './migrate-store.js'
+import { decryptName, encryptName } from '../client/encrypted-name.js'
 import { worker } from './worker.js'
 import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
@@ -209,6 +210,21 @@ export function program (config: () => Config): Command {
         const signed = await core.gateway.sign(parseGatewayCid(cidArg.replace(/^\/?ipfs\//, '')), o.ttl)
         print({ ...signed, expires_at: new Date(signed.exp * 1000).toISOString() }, o.json === true, () => signed.url)
       })
+    })
+
+  const buckets = cli.command('buckets').description('helpers for Upload API (/buckets) clients')
+  buckets.command('encrypt-name <name>').description('encrypt a file name for encryptedName: AES-256 keyed by the session id (QS Share; see docs/upload-sessions.md)')
+    .requiredOption('--session <sessionId>', 'the upload session id')
+    .action((name: string, o: { session: string }) => { process.stdout.write(encryptName(name, o.session) + '\n') })
+  buckets.command('decrypt-name <encryptedName>').description('decrypt an encryptedName with the session id')
+    .requiredOption('--session <sessionId>', 'the upload session id')
+    .action((enc: string, o: { session: string }) => {
+      try {
+        process.stdout.write(decryptName(enc, o.session) + '\n')
+      } catch (err) {
+        process.stderr.write(`cairn: ${(err as Error).message}\n`)
+        process.exitCode = 2
+      }
     })
   return cli
 }

@@ -48,11 +48,23 @@ export async function serve (config: Config): Promise<void> {
 
   const duties = config.serveWorker ? startBackgroundDuties(core, app.log) : undefined
 
+  // unfinished uploads of expired upload sessions (and stray part files) are swept
+  let sweepTimer: NodeJS.Timeout | undefined
+  if (config.uploads.sweepIntervalSeconds > 0) {
+    sweepTimer = setInterval(() => {
+      core.buckets.sweep().then(r => {
+        if (r.uploadsRemoved + r.orphanPartDirs > 0) app.log.info({ sweep: r }, 'swept abandoned bucket uploads')
+      }, err => { app.log.error({ err }, 'sweeping abandoned bucket uploads failed') })
+    }, config.uploads.sweepIntervalSeconds * 1000)
+    sweepTimer.unref()
+  }
+
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     app.log.info({ signal }, 'shutting down: finishing in-flight requests')
+    if (sweepTimer !== undefined) clearInterval(sweepTimer)
     Promise.all([app.close(), files.close()]).then(async () => { await duties?.stop() }).then(async () => { await core.close() }).then(() => process.exit(0), err => {
       app.log.error({ err }, 'shutdown failed')
       process.exit(1)

@@ -23,6 +23,10 @@ import { fsck, type FsckReport } from './fsck.js'
 import { checkHealth, type HealthReport } from './health.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
+import { FsPartStore } from '../adapters/parts/fs-part-store.js'
+import { UploadSessions } from './upload-sessions.js'
+import { Buckets } from './buckets.js'
+import { UrlSigner } from './signed-urls.js'
 import type { Job, JobQueue } from './ports/job-queue.js'
 import type { MailMessage, MailReceipt, Mailer } from './ports/mailer.js'
 import { DbJobStore } from '../adapters/jobs/db-job-queue.js'
@@ -64,6 +68,10 @@ export interface Core {
   appVolumes: AppVolumes
   fluxshare: Fluxshare
   rateLimiter: RateLimiter
+  /** upload sessions and their buckets (/buckets) */
+  sessions: UploadSessions
+  buckets: Buckets
+  urlSigner: UrlSigner
   /** durable jobs (in Redis with CAIRN_REDIS_URL, else in the metadata store); the worker duties start them */
   jobs: JobQueue
   mailer: Mailer
@@ -140,6 +148,9 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   })
   registerFileTasks(jobs, drive)
   const tree = new SpaceTree(metadata.db, content, drive)
+  const sessions = new UploadSessions(metadata.db, accounts, config.uploads)
+  const parts = await new FsPartStore(join(config.dataDir, 'buckets')).init()
+  const buckets = new Buckets({ db: metadata.db, drive, parts, sessions }) // bytes are counted in once, when a file is assembled
   return {
     config,
     metadata,
@@ -154,6 +165,9 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     appVolumes: new AppVolumes(metadata.db, accounts, content, tree),
     fluxshare: new Fluxshare(metadata.db),
     rateLimiter,
+    sessions,
+    buckets,
+    urlSigner: new UrlSigner(metadata.db, config.uploads.urlSigningSecret),
     jobs,
     mailer,
     selfService,
@@ -169,9 +183,13 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
       rateLimits: { kind: config.redisUrl !== undefined ? 'redis' : 'in-process', check: async () => { await rateLimiter.ping?.() } },
       jobs: { kind: redisJobs !== undefined ? 'redis' : metadata.dialect, check: async () => { await redisJobs?.ping() } }
     }),
-    recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, config.s3 === undefined ? 0 : config.leftoverAgeSeconds * 1000),
+    recoverLeftovers: async () => {
+      await buckets.recover()
+      return await sweepLeftovers({ db: metadata.db, blobs }, config.s3 === undefined ? 0 : config.leftoverAgeSeconds * 1000)
+    },
     sweepLeftovers: async (minAgeMs: number) => await sweepLeftovers({ db: metadata.db, blobs }, minAgeMs),
     close: async () => {
+      buckets.close()
       await jobs.stop()
       await redisJobs?.close()
       await mailer.close()

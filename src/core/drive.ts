@@ -424,6 +424,25 @@ export class Drive {
     throw notFound('File not found')
   }
 
+  /** The entry of this id if the account owns it and it still exists. */
+  async entry (accountId: string, entryId: string): Promise<Entry | undefined> {
+    const r = await this.db.selectFrom('entries').selectAll().where('id', '=', entryId).where('account_id', '=', accountId).executeTakeFirst()
+    return r === undefined ? undefined : toEntry(r)
+  }
+
+  /** Remove one entry by id (not_found unless the account owns it); content is released when nothing else references it. */
+  async removeEntry (accountId: string, entryId: string): Promise<void> {
+    await this.db.transaction().execute(async trx => {
+      await lockAccount(trx, accountId)
+      const rows = await trx.selectFrom('entries').select(['id', 'cid', 'size', 'thumbnail_cid'])
+        .where('id', '=', entryId).where('account_id', '=', accountId).where('kind', '!=', 'folder').execute()
+      if (rows.length === 0) throw notFound('File not found')
+      await trx.deleteFrom('entries').where('id', '=', entryId).execute()
+      await uncountRemoved(trx, accountId, rows)
+      await releaseIfUnreferenced(trx, rows.flatMap(r => [r.cid, r.thumbnail_cid].filter((c): c is string => c !== null)))
+    })
+  }
+
   /**
    * Every file and UnixFS directory of a space, in any folder, filtered and sorted (the flat
    * file lists of the gateway API); `total` counts all that match.

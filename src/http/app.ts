@@ -9,6 +9,8 @@ import swagger from '@fastify/swagger'
 import type { Core } from '../core/core.js'
 import { fluxdriveDialect, FLUXDRIVE_PREFIX } from '../dialects/fluxdrive/index.js'
 import { adminDialect, ADMIN_PREFIX } from '../dialects/admin/index.js'
+import { bucketsDialect, UPLOAD_API_V1_PREFIX } from '../dialects/buckets/index.js'
+import { tusDialect, TUS_PATH } from '../dialects/tus/index.js'
 import { gatewayDialect, GATEWAY_PREFIX } from '../dialects/gateway/index.js'
 import { fluxDialect, FLUX_PREFIXES } from '../dialects/flux/index.js'
 import { Metrics } from './metrics.js'
@@ -48,8 +50,7 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched'
-    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : route.startsWith(GATEWAY_PREFIX) ? 'gateway' : route.startsWith(ADMIN_PREFIX) ? 'admin'
-      : FLUX_PREFIXES.some(p => route.startsWith(p + '/')) ? 'flux' : 'system'
+    const dialect = dialectOf(route)
     metrics.requests.inc({ dialect, route, method: req.method, status: String(reply.statusCode) })
     metrics.latency.observe({ dialect, route }, reply.elapsedTime / 1000)
   })
@@ -72,6 +73,12 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   app.get('/id/openapi.json', { schema: { hide: true } }, async () => openapiFor(app, FLUX_PREFIXES, 'Flux node API (identity and files)', ['zelidauth']))
   app.get(`${ADMIN_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, ADMIN_PREFIX, 'Cairn operator API', ['bearer']))
 
+  // the Upload API: at the root as its seed writes the paths, and under /v1 as its service does
+  await app.register(async scope => { await bucketsDialect(scope, { core, metrics }) })
+  await app.register(async scope => { await bucketsDialect(scope, { core, metrics }) }, { prefix: UPLOAD_API_V1_PREFIX })
+  app.get(`${UPLOAD_API_V1_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, UPLOAD_API_V1_PREFIX, 'Upload API (sessions and buckets)', ['bearer']))
+  await app.register(async scope => { await tusDialect(scope, { core, metrics }) })
+
   return { app, metrics }
 }
 
@@ -81,4 +88,17 @@ function openapiFor (app: FastifyInstance, prefix: string | readonly string[], t
   const prefixes = typeof prefix === 'string' ? [prefix] : prefix
   const paths = Object.fromEntries(Object.entries(doc.paths ?? {}).filter(([p]) => prefixes.some(x => p.startsWith(x + '/')) && !p.endsWith('/openapi.json')))
   return { ...doc, info: { ...doc.info, title }, paths, security: security.map(s => ({ [s]: [] })) }
+}
+
+/** The `dialect` label of a route for metrics: the first prefix that matches. */
+function dialectOf (route: string): string {
+  const table: Array<[string, (r: string) => boolean]> = [
+    ['fluxdrive', r => r.startsWith(FLUXDRIVE_PREFIX)],
+    ['gateway', r => r.startsWith(GATEWAY_PREFIX)],
+    ['admin', r => r.startsWith(ADMIN_PREFIX)],
+    ['flux', r => FLUX_PREFIXES.some(p => r.startsWith(p + '/'))],
+    ['tus', r => r.startsWith(TUS_PATH)],
+    ['buckets', r => /^(\/v1)?\/(buckets|session)/.test(r)]
+  ]
+  return table.find(([, matches]) => matches(route))?.[0] ?? 'system'
 }

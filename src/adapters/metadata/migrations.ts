@@ -225,6 +225,68 @@ const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('volume_backups_pk', ['account_id', 'archive_cid'])
         .execute()
     }
+  },
+
+  // Upload sessions (the /buckets dialect): a session of an account with its rules, the
+  // members that joined it (each with a bearer token, stored hashed), multipart uploads in
+  // its bucket and their parts (the part bytes are files under <data>/buckets).
+  '0005_upload_sessions': {
+    async up (db: Kysely<any>) {
+      await db.schema.createTable('upload_sessions')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('space_name', 'text', c => c.notNull())
+        .addColumn('max_total_bytes', 'bigint', c => c.notNull())
+        .addColumn('max_files', 'integer', c => c.notNull())
+        .addColumn('max_users', 'integer', c => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('expires_at', 'bigint', c => c.notNull())
+        .addColumn('deleted_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('upload_sessions_account').on('upload_sessions').column('account_id').execute()
+      await db.schema.createIndex('upload_sessions_expires').on('upload_sessions').column('expires_at').execute()
+
+      await db.schema.createTable('session_members')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('session_id', 'text', c => c.notNull().references('upload_sessions.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', c => c.notNull().unique())
+        .addColumn('role', 'text', c => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('address', 'text')
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('left_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('session_members_session').on('session_members').column('session_id').execute()
+
+      await db.schema.createTable('bucket_uploads')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('file_key', 'text', c => c.notNull().unique())
+        .addColumn('session_id', 'text', c => c.notNull().references('upload_sessions.id').onDelete('cascade'))
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('creator_id', 'text', c => c.notNull())
+        .addColumn('total_parts', 'integer', c => c.notNull())
+        .addColumn('encrypted_name', 'text')
+        .addColumn('original_size', 'bigint')
+        .addColumn('status', 'text', c => c.notNull())
+        .addColumn('tags', 'text')
+        .addColumn('entry_id', 'text')
+        .addColumn('cid', 'text')
+        .addColumn('size', 'bigint')
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('completed_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('bucket_uploads_session').on('bucket_uploads').columns(['session_id', 'created_at']).execute()
+
+      await db.schema.createTable('bucket_parts')
+        .addColumn('upload_id', 'text', c => c.notNull().references('bucket_uploads.id').onDelete('cascade'))
+        .addColumn('part_number', 'integer', c => c.notNull())
+        .addColumn('size', 'bigint', c => c.notNull())
+        .addColumn('tag', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addPrimaryKeyConstraint('bucket_parts_pk', ['upload_id', 'part_number'])
+        .execute()
+    }
   }
 }
 

@@ -195,6 +195,68 @@ export interface VolumeBackupsTable {
   created_at: number
 }
 
+/** An upload session (/buckets): rules, expiry, and the space that is its bucket. */
+export interface UploadSessionsTable {
+  id: string
+  account_id: string
+  /** the drive space holding the session's finished files */
+  space_name: string
+  max_total_bytes: number
+  max_files: number
+  max_users: number
+  /** SHA-256 of the join password, hex; null when joining needs none */
+  password_hash: string | null
+  created_at: number
+  expires_at: number
+  deleted_at: number | null
+}
+
+export interface SessionMembersTable {
+  id: string
+  session_id: string
+  /** SHA-256 of the member's bearer token, hex */
+  token_hash: string
+  /** 'Host' | 'Client' */
+  role: string
+  name: string | null
+  address: string | null
+  created_at: number
+  left_at: number | null
+}
+
+export interface BucketUploadsTable {
+  /** the uploadId */
+  id: string
+  /** the key (fileKey) clients name the file by, also its fileId */
+  file_key: string
+  session_id: string
+  account_id: string
+  /** the session member that started it */
+  creator_id: string
+  total_parts: number
+  /** opaque to the server: stored and returned unchanged */
+  encrypted_name: string | null
+  original_size: number | null
+  /** 'uploading' | 'completed' */
+  status: string
+  /** the part tags given at completion, JSON array */
+  tags: string | null
+  entry_id: string | null
+  cid: string | null
+  size: number | null
+  created_at: number
+  completed_at: number | null
+}
+
+export interface BucketPartsTable {
+  upload_id: string
+  part_number: number
+  size: number
+  /** SHA-256 of the part's bytes, hex: the part's tag (its ETag) */
+  tag: string
+  created_at: number
+}
+
 export interface MetaTable {
   key: string
   value: string
@@ -218,5 +280,9 @@ export interface Database {
   flux_apps: FluxAppsTable
   flux_shares: FluxSharesTable
   volume_backups: VolumeBackupsTable
+  upload_sessions: UploadSessionsTable
+  session_members: SessionMembersTable
+  bucket_uploads: BucketUploadsTable
+  bucket_parts: BucketPartsTable
   kysely_migration?: { name: string, timestamp: Generated<string> }
 }

@@ -1,0 +1,89 @@
+/**
+ * The two ways of sending a file in parts, as their clients do it: the Upload API (a session,
+ * POST /buckets, one PUT per part streamed from the file, POST /buckets/complete) and tus
+ * (tus-js-client, one PATCH per part). Each answers the time from the first request to the
+ * CID, and the CID.
+ */
+import { createReadStream } from 'node:fs'
+import { request } from 'node:http'
+import { pipeline } from 'node:stream/promises'
+import * as tus from 'tus-js-client'
+
+async function jsonCall (url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<any> {
+  const res = await fetch(url, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}: ${text.slice(0, 300)}`)
+  return text === '' ? undefined : JSON.parse(text)
+}
+
+/** PUT one part: the bytes [start, end) of `path`, streamed from disk. */
+async function putPart (base: string, token: string, ids: { uploadId: string, key: string }, n: number, path: string, start: number, end: number): Promise<void> {
+  const req = request(`${base}/buckets`, {
+    method: 'PUT',
+    headers: {
+      authorization: `Bearer ${token}`,
+      partNumber: String(n),
+      key: ids.key,
+      uploadId: ids.uploadId,
+      'content-type': 'application/octet-stream',
+      'content-length': String(end - start)
+    }
+  })
+  const answered = new Promise<{ status: number, body: string }>((resolve, reject) => {
+    req.once('response', res => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { body += d })
+      res.once('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
+    })
+    req.once('error', reject)
+  })
+  await pipeline(createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024 }), req)
+  const r = await answered
+  if (r.status !== 200) throw new Error(`PUT part ${n} answered ${r.status}: ${r.body.slice(0, 300)}`)
+}
+
+/** A whole upload through /buckets: session, start, parts (`concurrency` at a time, in order), complete. */
+export async function bucketsUpload (base: string, apiKey: string, path: string, size: number, partBytes: number, concurrency: number): Promise<{ seconds: number, cid: string, completeSeconds: number }> {
+  const t0 = performance.now()
+  const session = await jsonCall(`${base}/session`, 'POST', { 'x-api-key': apiKey }, { rules: {} })
+  const token = session.credentials.token as string
+  const auth = { authorization: `Bearer ${token}` }
+  const totalParts = Math.ceil(size / partBytes)
+  const ids = await jsonCall(`${base}/buckets`, 'POST', auth, { totalParts, encryptedName: 'bench.bin', originalSizeInBytes: size })
+  let next = 1
+  const worker = async (): Promise<void> => {
+    while (next <= totalParts) {
+      const n = next++
+      const start = (n - 1) * partBytes
+      await putPart(base, token, ids, n, path, start, Math.min(size, start + partBytes))
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker))
+  const t1 = performance.now()
+  const done = await jsonCall(`${base}/buckets/complete`, 'POST', auth, { key: ids.key })
+  const t2 = performance.now()
+  return { seconds: (t2 - t0) / 1000, cid: done.cid as string, completeSeconds: (t2 - t1) / 1000 }
+}
+
+/** A whole upload through tus with tus-js-client, `partBytes` per PATCH, read from the file. */
+export async function tusUpload (base: string, apiKey: string, path: string, size: number, partBytes: number): Promise<{ seconds: number, cid: string }> {
+  const t0 = performance.now()
+  let cid = ''
+  await new Promise<void>((resolve, reject) => {
+    const upload = new tus.Upload(createReadStream(path, { highWaterMark: 1024 * 1024 }) as unknown as tus.Upload['file'], {
+      endpoint: `${base}/files/tus`,
+      headers: { 'x-api-key': apiKey },
+      metadata: { filename: 'bench.bin' },
+      uploadSize: size,
+      chunkSize: partBytes,
+      retryDelays: null,
+      storeFingerprintForResuming: false,
+      onAfterResponse: (_req, res) => { const c = res.getHeader('Cairn-CID'); if (c !== undefined && c !== '') cid = c },
+      onSuccess: () => { resolve() },
+      onError: reject
+    })
+    upload.start()
+  })
+  return { seconds: (performance.now() - t0) / 1000, cid }
+}

@@ -1,0 +1,206 @@
+/**
+ * Resumable uploads with tus 1.0 at /files/tus, on the tus project's own server library
+ * (@tus/server with @tus/file-store), mounted in Fastify as a raw handler. Extensions:
+ * creation (+ with-upload, defer-length), termination, expiration (the library's), and
+ * checksum (Cairn's, see store.ts). Credentials: an account's API key (X-API-KEY or
+ * Authorization: Bearer) or an upload session token (Bearer); an upload belongs to who
+ * created it, and to nobody else it exists (404).
+ *
+ * A finished upload is imported like any other upload, streaming from the tus file into the
+ * core: with an API key into the account's files (the top level, as a FluxDrive put), with a
+ * session token into the session's bucket under its rules. The CID is answered in the `Cairn-CID` header of the
+ * request that finished it and kept in the upload's metadata (`cid`, seen by HEAD), and the
+ * temporary file is removed.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { createReadStream } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Server } from '@tus/server'
+import type { Upload } from '@tus/utils'
+import type { Principal } from '../../core/accounts.js'
+import { FILES_SPACE } from '../../core/drive.js'
+import type { Core } from '../../core/core.js'
+import type { ImportProfile } from '../../core/content/profiles.js'
+import { CairnError, isCairnError, RateLimitedError } from '../../core/errors.js'
+import type { SessionPrincipal } from '../../core/upload-sessions.js'
+import type { Metrics } from '../../http/metrics.js'
+import { apiKeyPrincipal, bearerOf, isSessionToken } from '../buckets/auth.js'
+import { statusOf } from '../buckets/errors.js'
+import { CairnTusStore, CHECKSUM_ALGORITHMS, parseChecksum, requestChecksum, TusError } from './store.js'
+
+export const TUS_PATH = '/files/tus'
+/** uploads made with an API key are the account's files, as a FluxDrive put's are */
+export const TUS_SPACE = FILES_SPACE
+export const CID_HEADER = 'Cairn-CID'
+const FAILED_AUTH_PER_MINUTE = 300
+
+type Owner = { kind: 'key', principal: Principal } | { kind: 'session', principal: SessionPrincipal }
+
+const ownerTag = (o: Owner): string => o.kind === 'key' ? `account:${o.principal.account.id}` : `session:${o.principal.session.id}`
+
+async function authenticate (core: Core, req: FastifyRequest): Promise<Owner> {
+  const bearer = bearerOf(req)
+  if (bearer !== undefined && isSessionToken(bearer)) return { kind: 'session', principal: await core.sessions.authenticate(bearer) }
+  return { kind: 'key', principal: await apiKeyPrincipal(core, req) }
+}
+
+function tusErrorOf (err: unknown): TusError {
+  if (err instanceof TusError) return err
+  if (isCairnError(err)) return new TusError(statusOf(err.code), `${err.message}\n`)
+  return new TusError(500, 'Internal server error\n')
+}
+
+export async function tusDialect (app: FastifyInstance, { core }: { core: Core, metrics: Metrics }): Promise<void> {
+  const directory = join(core.config.dataDir, 'tus')
+  await mkdir(directory, { recursive: true })
+  const store = new CairnTusStore({ directory, expirationPeriodInMilliseconds: core.config.uploads.tusExpirySeconds * 1000 })
+  const current = new AsyncLocalStorage<Owner>()
+  const ownerOf = (): Owner => {
+    const o = current.getStore()
+    if (o === undefined) throw new TusError(401, 'Unauthorized\n')
+    return o
+  }
+  const importing = new Map<string, Promise<string>>()
+
+  /** Import a finished upload once (concurrent callers share the one import). */
+  const finish = async (upload: Upload, owner: Owner): Promise<string> => {
+    const running = importing.get(upload.id)
+    if (running !== undefined) return await running
+    const run = (async () => {
+      const meta = upload.metadata ?? {}
+      if (meta.cid != null) return meta.cid
+      const size = upload.size ?? 0
+      const name = meta.filename ?? meta.name ?? null
+      const profile: ImportProfile = meta['cid-version'] === '1' || meta.profile === 'unixfs-v1-2025' ? 'unixfs-v1-2025' : 'unixfs-v0-2015'
+      const content = createReadStream(join(directory, upload.id), { highWaterMark: 1024 * 1024 })
+      let cid: string
+      try {
+        if (owner.kind === 'session') {
+          const { entry } = await core.buckets.importWhole(owner.principal, { name, size, content }, profile)
+          cid = entry.cid ?? ''
+        } else {
+          const account = owner.principal.account
+          const [entry] = await core.drive.putFiles(account, TUS_SPACE, (async function * () {
+            yield { filename: name ?? undefined, mimetype: meta.filetype ?? meta.type ?? undefined, content }
+          })(), { profile, budget: await core.drive.budgetFor(account) })
+          cid = entry.cid ?? ''
+        }
+      } catch (err) {
+        content.destroy()
+        // refused for good (a limit, bad input): the upload is dropped, so a client starts over
+        if (isCairnError(err) && ['quota_exceeded', 'file_too_large', 'invalid_argument', 'not_found'].includes(err.code)) await store.remove(upload.id)
+        throw err
+      }
+      await store.markImported(upload.id, cid)
+      return cid
+    })()
+    importing.set(upload.id, run)
+    try { return await run } finally { importing.delete(upload.id) }
+  }
+
+  const tus = new Server({
+    path: TUS_PATH,
+    datastore: store,
+    respectForwardedHeaders: core.config.trustProxy.length > 0,
+    exposedHeaders: [CID_HEADER],
+    // the caller's plan limit; OPTIONS (no credentials) advertises the largest of any plan
+    maxSize: () => current.getStore()?.principal.account.planLimits.maxFileBytes ??
+      Math.max(...Object.values(core.config.plans).map(p => p.maxFileBytes)),
+    onUploadCreate: async (_req, upload) => {
+      const owner = ownerOf()
+      // the owner and the CID are Cairn's to set, never the client's
+      const metadata: Record<string, string | null> = {}
+      for (const [k, v] of Object.entries(upload.metadata ?? {})) if (!k.startsWith('cairn-') && k !== 'cid') metadata[k] = v
+      metadata['cairn-owner'] = ownerTag(owner)
+      if (upload.size !== undefined) {
+        const account = owner.principal.account
+        const budget = await core.drive.budgetFor(account)
+        if (upload.size > budget.remaining) throw new TusError(413, 'Storage capacity exceeded\n')
+        if (owner.kind === 'session' && upload.size > owner.principal.session.maxTotalBytes) {
+          throw new TusError(413, 'Larger than the session allows (maxTotalMegaBytes)\n')
+        }
+      }
+      return { metadata }
+    },
+    onIncomingRequest: async (req, id) => {
+      const owner = ownerOf()
+      if (req.method === 'POST') return // a new upload: onUploadCreate records its owner
+      const info = await store.configstore.get(id) as Upload | undefined
+      if (info === undefined || info.metadata?.['cairn-owner'] !== ownerTag(owner)) throw new TusError(404, 'Upload not found\n')
+      // finished before a crash cut off its import: import it now, so the client's HEAD sees the CID
+      if (req.method === 'HEAD' && info.metadata?.cid == null && info.size !== undefined) {
+        const up = await store.getUpload(id).catch(() => undefined)
+        if (up !== undefined && up.offset === up.size) await finish(up, owner).catch(err => { throw tusErrorOf(err) })
+      }
+    },
+    onUploadFinish: async (_req, upload) => {
+      try {
+        const cid = await finish(upload, ownerOf())
+        return { headers: { [CID_HEADER]: cid } }
+      } catch (err) {
+        throw tusErrorOf(err)
+      }
+    }
+  })
+
+  // expired unfinished uploads (the expiration extension), on the session sweep's schedule
+  const every = core.config.uploads.sweepIntervalSeconds
+  if (every > 0) {
+    const timer = setInterval(() => {
+      tus.cleanUpExpiredUploads().catch(err => { app.log.warn({ err }, 'tus: sweeping expired uploads failed') })
+    }, every * 1000)
+    timer.unref()
+    app.addHook('onClose', async () => { clearInterval(timer) })
+  }
+
+  // the tus library reads the bodies itself: hand every request over unread
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
+  app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
+    const status = isCairnError(err) ? statusOf(err.code) : (err as FastifyError).statusCode ?? 500
+    if (status >= 500) req.log.error({ err }, 'tus: unhandled error')
+    if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds))
+    if (status === 401) reply.header('www-authenticate', 'Bearer realm="Cairn tus"')
+    if (req.raw.complete === false) reply.header('connection', 'close')
+    void reply.code(status).header('tus-resumable', '1.0.0').type('text/plain; charset=utf-8')
+      .send(status >= 500 ? 'Internal server error\n' : `${err.message}\n`)
+  })
+  app.decorateRequest('tusOwner', undefined)
+  app.addHook('onRequest', async req => {
+    if (req.method === 'OPTIONS') return // discovery and CORS preflight need no credentials
+    try {
+      (req as FastifyRequest & { tusOwner?: Owner }).tusOwner = await authenticate(core, req)
+    } catch (err) {
+      if (isCairnError(err) && err.code === 'unauthenticated') {
+        const d = await core.rateLimiter.hit(`tus:authfail:${req.ip}`, FAILED_AUTH_PER_MINUTE, 60_000)
+        if (!d.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(d.retryAfterMs / 1000)))
+      }
+      throw err
+    }
+  })
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    let checksum
+    try {
+      checksum = parseChecksum((req.headers['upload-checksum'] as string | undefined) ?? null)
+    } catch (err) {
+      if (!(err instanceof TusError)) throw err
+      throw new CairnError('invalid_argument', err.body.trim())
+    }
+    reply.hijack()
+    reply.raw.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','))
+    const owner = (req as FastifyRequest & { tusOwner?: Owner }).tusOwner
+    const run = async (): Promise<void> => { await tus.handle(req.raw, reply.raw) }
+    await requestChecksum.run(checksum, async () => {
+      if (owner === undefined) await run()
+      else await current.run(owner, run)
+    })
+  }
+  // no GET: the library would serve the temporary file, which is gone once imported; a
+  // finished upload is read by its CID through the other dialects
+  const methods = ['OPTIONS', 'HEAD', 'POST', 'PATCH', 'DELETE'] as const
+  app.route({ method: [...methods], url: TUS_PATH, exposeHeadRoute: false, schema: { hide: true }, handler })
+  app.route({ method: [...methods], url: `${TUS_PATH}/:id`, exposeHeadRoute: false, schema: { hide: true }, handler })
+}
