@@ -26,6 +26,8 @@ import { OutboxMailer } from '../adapters/mail/outbox-mailer.js'
 import { SmtpMailer } from '../adapters/mail/smtp-mailer.js'
 import { MAIL_JOB, SelfService } from './self-service.js'
 import { registerFileTasks } from './file-tasks.js'
+import { Pins } from './pins.js'
+import { TrustlessFetcher } from '../adapters/trustless-fetcher.js'
 
 export interface CoreEvents {
   bytesIn: (n: number) => void
@@ -48,6 +50,8 @@ export interface Core {
   reads: Reads
   /** the IPFS gateway's policy, path resolution and CAR answers */
   gateway: Gateway
+  /** the Pinning Service API's pins (and their background fetches) */
+  pins: Pins
   rateLimiter: RateLimiter
   /** durable jobs (in the metadata store); the server starts its worker with jobs.start() */
   jobs: JobQueue
@@ -114,6 +118,17 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     return { to: msg.to, messageId: receipt.messageId, where: receipt.where }
   })
   registerFileTasks(jobs, drive)
+  const gateway = new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin })
+  const pins = new Pins({
+    db: metadata.db,
+    drive,
+    content,
+    gateway,
+    accounts,
+    jobs,
+    fetcher: new TrustlessFetcher({ allowPrivate: config.pins.originsAllowPrivate }),
+    config: config.pins
+  })
   return {
     config,
     metadata,
@@ -122,7 +137,8 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     accounts,
     drive,
     reads: new Reads(drive, content),
-    gateway: new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin }),
+    gateway,
+    pins,
     rateLimiter,
     jobs,
     mailer,

@@ -515,6 +515,46 @@ export class Drive {
     return out
   }
 
+  /**
+   * Reference content that is already stored (as a DAG root, a `contents` row) from an entry
+   * of the space named by its CID, unless the space has one already: the content is revived
+   * and counts against the account's quota (413 quota_exceeded when it does not fit). Answers
+   * false, changing nothing, when the CID is not stored as a root. A pin of stored content.
+   */
+  async referenceStored (account: Account, spaceName: string, cid: CID): Promise<boolean> {
+    const forms = cidForms(cid)
+    const spaceId = await this.space(account.id, spaceName)
+    return await this.db.transaction().execute(async trx => {
+      await lockAccount(trx, account.id)
+      const stored = await trx.selectFrom('contents').select(['cid', 'kind', 'size']).where('cid', 'in', forms).executeTakeFirst()
+      if (stored === undefined) return false
+      // the same row the collector deletes under a condition on released_at: see gc.ts
+      const kept = await trx.updateTable('contents').set({ released_at: null }).where('cid', '=', stored.cid).executeTakeFirst()
+      if (Number(kept.numUpdatedRows) === 0) return false
+      const held = await trx.selectFrom('entries').select('id').where('space_id', '=', spaceId).where('cid', 'in', forms).executeTakeFirst()
+      if (held !== undefined) {
+        await trx.updateTable('entries').set({ pinned: 1 }).where('id', '=', held.id).execute()
+        return true
+      }
+      await insertEntries(trx, account.id, [{
+        id: randomUUID(),
+        space_id: spaceId,
+        account_id: account.id,
+        parent_id: '',
+        kind: stored.kind === 'directory' ? 'directory' : 'file',
+        name: stored.cid,
+        cid: stored.cid,
+        size: Number(stored.size),
+        mimetype: stored.kind === 'dag' ? (codecContentType(parseCid(stored.cid).code) ?? 'application/octet-stream') : null,
+        thumbnail_cid: null,
+        pinned: 1,
+        created_at: Date.now()
+      }])
+      if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
+      return true
+    })
+  }
+
   /** Remove every entry of `cid` from the account's space; content is released when nothing else references it. */
   async removeByCid (accountId: string, spaceName: string, cid: CID): Promise<number> {
     const forms = cidForms(cid)

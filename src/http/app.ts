@@ -10,6 +10,7 @@ import type { Core } from '../core/core.js'
 import { fluxdriveDialect, FLUXDRIVE_PREFIX } from '../dialects/fluxdrive/index.js'
 import { adminDialect, ADMIN_PREFIX } from '../dialects/admin/index.js'
 import { gatewayDialect, GATEWAY_PREFIX } from '../dialects/gateway/index.js'
+import { pinningDialect, PINNING_PREFIX } from '../dialects/pinning/index.js'
 import { Metrics } from './metrics.js'
 
 export interface App {
@@ -47,7 +48,7 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched'
-    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : route.startsWith(GATEWAY_PREFIX) ? 'gateway' : route.startsWith(ADMIN_PREFIX) ? 'admin' : 'system'
+    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : route.startsWith(GATEWAY_PREFIX) ? 'gateway' : route.startsWith(ADMIN_PREFIX) ? 'admin' : route.startsWith(PINNING_PREFIX) ? 'pinning' : 'system'
     metrics.requests.inc({ dialect, route, method: req.method, status: String(reply.statusCode) })
     metrics.latency.observe({ dialect, route }, reply.elapsedTime / 1000)
   })
@@ -65,6 +66,8 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   app.get(`${FLUXDRIVE_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, FLUXDRIVE_PREFIX, 'FluxDrive API', ['basic']))
   await app.register(async scope => { await gatewayDialect(scope, { core, metrics }) }, { prefix: GATEWAY_PREFIX })
   app.get(`${GATEWAY_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, GATEWAY_PREFIX, 'IPFS Gateway API', ['apiKey']))
+  await app.register(async scope => { await pinningDialect(scope, { core }) }, { prefix: PINNING_PREFIX })
+  app.get(`${PINNING_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, PINNING_PREFIX, 'IPFS Pinning Service API', ['bearer']))
   await app.register(async scope => { await adminDialect(scope, { core }) }, { prefix: ADMIN_PREFIX })
   app.get(`${ADMIN_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, ADMIN_PREFIX, 'Cairn operator API', ['bearer']))
 
