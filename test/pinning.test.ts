@@ -145,6 +145,10 @@ describe('Pinning Service API', () => {
     assert.ok(!listed.results.some((r: any) => r.requestid === p.requestid))
     const failed = await json(await pins(s, a).list('status=failed'))
     assert.ok(failed.results.some((r: any) => r.requestid === p.requestid))
+    // with another filter and no status, every status matches ("when no filter is provided, only successful pins")
+    const named = await json(await pins(s, a).list('name=lost'))
+    assert.deepEqual(named.results.map((r: any) => r.requestid), [p.requestid])
+    assert.equal((await json(await pins(s, a).list('name=lost&status=pinned'))).count, 0)
   })
 
   test('every list filter: cid, name in four match modes, status, before/after, limit, meta', async () => {

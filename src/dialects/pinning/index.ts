@@ -132,11 +132,14 @@ export async function pinningDialect (app: FastifyInstance, { core }: PinningDep
       limit = Number(q.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit must be an integer from 1 to 1000')
     }
+    const filtered = ['cid', 'name', 'before', 'after', 'meta'].some(k => q[k] !== undefined)
     const out = await core.pins.list(account.id, {
       cids,
       name,
       match: match as TextMatch | undefined,
-      statuses: (statuses ?? ['pinned']) as PinStatus[],
+      // "when no filter is provided, only successful pins are returned" (getPins): with a
+      // cid, name, before, after or meta filter and no status, every status matches
+      statuses: (statuses ?? (filtered ? [...PIN_STATUSES] : ['pinned'])) as PinStatus[],
       before: timestamp(q.before, 'before'),
       after: timestamp(q.after, 'after'),
       limit,
