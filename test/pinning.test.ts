@@ -14,6 +14,8 @@ import { CID } from 'multiformats/cid'
 import { startServer, type TestServer } from './helpers/server.js'
 import { form, json, post } from './helpers/http.js'
 import { TrustlessFetcher } from '../src/adapters/trustless-fetcher.js'
+import { serviceOrSkip } from './helpers/services.js'
+import { pgDatabases } from './helpers/pg.js'
 
 const NOWHERE = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' // a CID no one stores
 
@@ -69,203 +71,220 @@ function tamperedGateway (): Server {
   })
 }
 
-describe('Pinning Service API', () => {
-  let s: TestServer
-  let a: Acct
-  before(async () => {
-    s = await startServer({ CAIRN_PIN_TIMEOUT_SECONDS: '2', CAIRN_GC_GRACE_SECONDS: '0' })
-    a = await s.account()
-  })
-  after(async () => { await s.close() })
+const pgUrl = serviceOrSkip('CAIRN_TEST_DATABASE_URL', 'PostgreSQL pinning')
 
-  test('Bearer auth: missing or wrong token is 401 in the spec\'s error shape', async () => {
-    const none = await fetch(`${s.url}/pins`)
-    assert.equal(none.status, 401)
-    assert.equal((await json(none)).error.reason, 'UNAUTHORIZED')
-    const wrong = await fetch(`${s.url}/pins`, { headers: { authorization: 'Bearer cairn_nope' } })
-    assert.equal(wrong.status, 401)
-    const body = await json(wrong)
-    assert.equal(body.error.reason, 'UNAUTHORIZED')
-    assert.equal(typeof body.error.details, 'string')
-    // FluxDrive's Basic credentials are not a Bearer token
-    assert.equal((await fetch(`${s.url}/pins`, { headers: { authorization: a.auth } })).status, 401)
-  })
-
-  test('a pin of stored content is pinned at once (202), with delegates, and get/list show it', async () => {
-    const cid = await put(s, a, 'hello.txt', 'hello pins\n')
-    const res = await pins(s, a).add({ cid, name: 'hello.txt', meta: { app: 'test' } })
-    assert.equal(res.status, 202)
-    const p = await json(res)
-    assert.equal(p.status, 'pinned')
-    assert.equal(p.pin.cid, cid)
-    assert.equal(p.pin.name, 'hello.txt')
-    assert.deepEqual(p.pin.meta, { app: 'test' })
-    assert.deepEqual(p.pin.origins, [])
-    assert.ok(Array.isArray(p.delegates) && p.delegates.length >= 1)
-    assert.match(p.delegates[0], /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/http$/)
-    assert.ok(!Number.isNaN(Date.parse(p.created)))
-    const got = await json(await pins(s, a).get(p.requestid))
-    assert.deepEqual(got, p)
-    const listed = await json(await pins(s, a).list())
-    assert.ok(listed.results.some((r: any) => r.requestid === p.requestid))
-  })
-
-  test('bad input is 400 BAD_REQUEST; unknown or another account\'s pin is 404 NOT_FOUND', async () => {
-    for (const body of [{ cid: 'not-a-cid' }, {}, { cid: NOWHERE, name: 'x'.repeat(256) }, { cid: NOWHERE, meta: { a: { b: 'c' } } }, { cid: NOWHERE, origins: ['/ip4/203.0.113.1/tcp/80/http', '/ip4/203.0.113.1/tcp/80/http'] }]) {
-      const res = await pins(s, a).add(body)
-      assert.equal(res.status, 400, JSON.stringify(body))
-      assert.equal((await json(res)).error.reason, 'BAD_REQUEST')
-    }
-    for (const q of ['limit=0', 'limit=1001', 'limit=x', 'status=done', 'match=fuzzy', 'before=yesterday', 'meta=notjson', 'cid=nope', 'cid=' + Array(11).fill(NOWHERE).join(',')]) {
-      const res = await pins(s, a).list(q)
-      assert.equal(res.status, 400, q)
-      assert.equal((await json(res)).error.reason, 'BAD_REQUEST')
-    }
-    const res = await pins(s, a).get('00000000-0000-0000-0000-000000000000')
-    assert.equal(res.status, 404)
-    assert.equal((await json(res)).error.reason, 'NOT_FOUND')
-    const mine = await json(await pins(s, a).add({ cid: NOWHERE }))
-    const b = await s.account()
-    assert.equal((await pins(s, b).get(mine.requestid)).status, 404)
-    assert.equal((await pins(s, b).del(mine.requestid)).status, 404)
-    assert.equal((await pins(s, b).replace(mine.requestid, { cid: NOWHERE })).status, 404)
-    assert.equal((await pins(s, a).del(mine.requestid)).status, 202)
-  })
-
-  test('content that cannot be fetched is queued, then failed with the reason after the timeout', async () => {
-    const res = await pins(s, a).add({ cid: NOWHERE, name: 'lost' })
-    assert.equal(res.status, 202)
-    const p = await json(res)
-    assert.ok(p.status === 'queued' || p.status === 'pinning')
-    const done = await settled(s, a, p.requestid)
-    assert.equal(done.status, 'failed')
-    assert.match(done.info.status_details, /not found within 2 s/)
-    // the default list shows pinned pins only
-    const listed = await json(await pins(s, a).list())
-    assert.ok(!listed.results.some((r: any) => r.requestid === p.requestid))
-    const failed = await json(await pins(s, a).list('status=failed'))
-    assert.ok(failed.results.some((r: any) => r.requestid === p.requestid))
-    // with another filter and no status, every status matches ("when no filter is provided, only successful pins")
-    const named = await json(await pins(s, a).list('name=lost'))
-    assert.deepEqual(named.results.map((r: any) => r.requestid), [p.requestid])
-    assert.equal((await json(await pins(s, a).list('name=lost&status=pinned'))).count, 0)
-  })
-
-  test('every list filter: cid, name in four match modes, status, before/after, limit, meta', async () => {
-    const c = await s.account()
-    const api = pins(s, c)
-    const cids = [await put(s, c, 'one', 'one'), await put(s, c, 'two', 'two'), await put(s, c, 'three', 'three')]
-    const made: any[] = []
-    for (const [i, [cid, name, meta]] of ([[cids[0], 'Report.PDF', { app: 'a', n: '1' }], [cids[1], 'report.pdf', { app: 'b' }], [cids[2], 'notes 100%_x', { app: 'a', n: '2' }]] as const).entries()) {
-      made.push(await json(await api.add({ cid, name, meta })))
-      if (i < 2) await new Promise(resolve => setTimeout(resolve, 5))
-    }
-    const ids = async (q: string): Promise<string[]> => (await json(await api.list(q))).results.map((r: any) => r.pin.name)
-    assert.deepEqual(await ids(''), ['notes 100%_x', 'report.pdf', 'Report.PDF'], 'newest first')
-    assert.deepEqual(await ids('name=report.pdf'), ['report.pdf'])
-    assert.deepEqual(await ids('name=report.pdf&match=exact'), ['report.pdf'])
-    assert.deepEqual(await ids('name=REPORT.pdf&match=iexact'), ['report.pdf', 'Report.PDF'])
-    assert.deepEqual(await ids('name=port.p&match=partial'), ['report.pdf'])
-    assert.deepEqual(await ids('name=PORT&match=ipartial'), ['report.pdf', 'Report.PDF'])
-    assert.deepEqual(await ids(`name=${encodeURIComponent('100%_')}&match=partial`), ['notes 100%_x'], 'LIKE wildcards are plain characters')
-    assert.deepEqual(await ids(`name=${encodeURIComponent('%')}&match=ipartial`), ['notes 100%_x'])
-    assert.deepEqual(await ids(`cid=${cids[0]},${cids[2]}`), ['notes 100%_x', 'Report.PDF'])
-    assert.deepEqual(await ids(`cid=${CID.parse(cids[1]).toV1().toString()}`), ['report.pdf'], 'either spelling of a CID')
-    assert.deepEqual(await ids('status=queued,pinning'), [])
-    assert.deepEqual(await ids('status=pinned,failed&limit=2'), ['notes 100%_x', 'report.pdf'])
-    const page = await json(await api.list('limit=1'))
-    assert.equal(page.count, 3, 'count is every match, results one page')
-    assert.equal(page.results.length, 1)
-    assert.deepEqual(await ids(`before=${encodeURIComponent(made[2].created)}`), ['report.pdf', 'Report.PDF'])
-    assert.deepEqual(await ids(`after=${encodeURIComponent(made[0].created)}`), ['notes 100%_x', 'report.pdf'])
-    assert.deepEqual(await ids(`after=${encodeURIComponent(made[0].created)}&before=${encodeURIComponent(made[2].created)}`), ['report.pdf'])
-    assert.deepEqual(await ids(`meta=${encodeURIComponent('{"app":"a"}')}`), ['notes 100%_x', 'Report.PDF'])
-    assert.deepEqual(await ids(`meta=${encodeURIComponent('{"app":"a","n":"1"}')}`), ['Report.PDF'])
-    assert.deepEqual(await ids(`meta=${encodeURIComponent('{"app":"A"}')}`), [], 'meta values match exactly')
-    const metaPage = await json(await api.list(`meta=${encodeURIComponent('{"app":"a"}')}&limit=1`))
-    assert.equal(metaPage.count, 2)
-    assert.equal(metaPage.results.length, 1)
-  })
-
-  test('replace makes a new pin and removes the old; delete answers 202', async () => {
-    const c = await s.account()
-    const api = pins(s, c)
-    const x = await put(s, c, 'x', 'x content')
-    const y = await put(s, c, 'y', 'y content')
-    const old = await json(await api.add({ cid: x, name: 'x' }))
-    const res = await api.replace(old.requestid, { cid: y, name: 'y' })
-    assert.equal(res.status, 202)
-    const made = await json(res)
-    assert.notEqual(made.requestid, old.requestid)
-    assert.equal(made.pin.cid, y)
-    assert.equal(made.status, 'pinned')
-    assert.equal((await api.get(old.requestid)).status, 404)
-    const del = await api.del(made.requestid)
-    assert.equal(del.status, 202)
-    assert.equal((await api.get(made.requestid)).status, 404)
-    assert.equal((await api.del(made.requestid)).status, 404)
-  })
-
-  test('a pin keeps its content from the collector; deleting the last pin frees it', async () => {
-    const c = await s.account()
-    const data = randomBytes(300_000)
-    const cid = await put(s, c, 'keep.bin', data)
-    const p1 = await json(await pins(s, c).add({ cid }))
-    const p2 = await json(await pins(s, c).add({ cid, name: 'second' }))
-    // the FluxDrive entry goes: only the pins hold the content now
-    assert.equal((await post(`${s.url}/api/v0/rm?arg=${cid}`, c.auth)).status, 200)
-    await s.core.gc()
-    const cat = await post(`${s.url}/api/v0/cat?arg=${cid}`, c.auth)
-    assert.equal(cat.status, 200)
-    assert.ok(Buffer.from(await cat.arrayBuffer()).equals(data))
-    assert.equal(await s.core.drive.usage(c.id), data.length, 'two pins of one CID count once')
-    assert.equal((await pins(s, c).del(p1.requestid)).status, 202)
-    await s.core.gc()
-    assert.equal((await post(`${s.url}/api/v0/cat?arg=${cid}`, c.auth)).status, 200, 'the second pin still holds it')
-    assert.equal((await pins(s, c).del(p2.requestid)).status, 202)
-    assert.equal(await s.core.drive.usage(c.id), 0)
-    await s.core.gc()
-    assert.equal(await s.core.content.isStored(CID.parse(cid)), false, 'collected once no pin holds it')
-  })
-
-  test('a pin counts against the quota: over capacity is 409 INSUFFICIENT_FUNDS', async () => {
-    const big = await s.account()
-    const cid = await put(s, big, 'big.bin', randomBytes(200_000))
-    const small = await s.account({ capacity: 1000 })
-    const res = await pins(s, small).add({ cid })
-    assert.equal(res.status, 409)
-    assert.equal((await json(res)).error.reason, 'INSUFFICIENT_FUNDS')
-    assert.equal((await json(await pins(s, small).list('status=queued,pinning,pinned,failed'))).count, 0, 'nothing half-made')
-  })
-
-  test('a file inside a stored folder is pinned from the local store as a DAG of its own', async () => {
-    const c = await s.account()
-    const fd = form([{ name: 'dir/a.txt', data: 'inside a folder' }, { name: 'dir/b.txt', data: 'another' }])
-    const res = await post(`${s.url}/api/v0/putfolder?name=dir`, c.auth, fd)
-    assert.equal(res.status, 200)
-    const folder = await json(res)
-    const member = await s.core.metadata.db.selectFrom('content_members').select('cid').where('path', 'like', '%a.txt').executeTakeFirstOrThrow()
-    const p = await json(await pins(s, c).add({ cid: member.cid }))
-    const done = await settled(s, c, p.requestid)
-    assert.equal(done.status, 'pinned', JSON.stringify(done))
-    assert.ok(folder)
-  })
-
-  test('origins: multiaddrs and URLs of HTTP gateways; private networks refused unless allowed', async () => {
-    const f = new TrustlessFetcher({ allowPrivate: false })
-    assert.equal(f.originUrl('/ip4/203.0.113.5/tcp/8080/http'), 'http://203.0.113.5:8080')
-    assert.equal(f.originUrl('/dns4/gw.example.org/tcp/443/https/p2p/QmPeer'), 'https://gw.example.org:443')
-    assert.equal(f.originUrl('/ip6/2001:db8::1/tcp/80/http'), 'http://[2001:db8::1]:80')
-    assert.equal(f.originUrl('https://gw.example.org/some/path'), 'https://gw.example.org')
-    assert.equal(f.originUrl('/ip4/203.0.113.5/tcp/4001/p2p/QmPeer'), undefined, 'libp2p only: not reachable over HTTP')
-    assert.equal(f.originUrl('/ip4/203.0.113.5/udp/4001/quic'), undefined)
-    await assert.rejects(f.checkOrigin('http://127.0.0.1:8080'), /private network/)
-    await assert.rejects(f.checkOrigin('http://[::1]:8080'), /private network/)
-    await assert.rejects(f.checkOrigin('http://192.168.1.10'), /private network/)
-    await f.checkOrigin('http://203.0.113.5:8080')
-    await new TrustlessFetcher({ allowPrivate: true }).checkOrigin('http://127.0.0.1:8080')
+pinningSuite('Pinning Service API', async () => ({ env: {}, cleanup: async () => {} }))
+describe('on PostgreSQL', { skip: pgUrl === undefined }, () => {
+  pinningSuite('Pinning Service API on PostgreSQL', async () => {
+    const dbs = pgDatabases(pgUrl as string)
+    const db = await dbs.fresh()
+    return { env: { CAIRN_DATABASE_URL: db.url }, cleanup: async () => { await dbs.drop(db.name); await dbs.end() } }
   })
 })
+
+function pinningSuite (label: string, store: () => Promise<{ env: Record<string, string>, cleanup: () => Promise<void> }>): void {
+  describe(label, () => {
+    let s: TestServer
+    let a: Acct
+    let cleanup: () => Promise<void>
+    before(async () => {
+      const st = await store()
+      cleanup = st.cleanup
+      s = await startServer({ CAIRN_PIN_TIMEOUT_SECONDS: '2', CAIRN_GC_GRACE_SECONDS: '0', ...st.env })
+      a = await s.account()
+    })
+    after(async () => { await s.close(); await cleanup() })
+
+    test('Bearer auth: missing or wrong token is 401 in the spec\'s error shape', async () => {
+      const none = await fetch(`${s.url}/pins`)
+      assert.equal(none.status, 401)
+      assert.equal((await json(none)).error.reason, 'UNAUTHORIZED')
+      const wrong = await fetch(`${s.url}/pins`, { headers: { authorization: 'Bearer cairn_nope' } })
+      assert.equal(wrong.status, 401)
+      const body = await json(wrong)
+      assert.equal(body.error.reason, 'UNAUTHORIZED')
+      assert.equal(typeof body.error.details, 'string')
+      // FluxDrive's Basic credentials are not a Bearer token
+      assert.equal((await fetch(`${s.url}/pins`, { headers: { authorization: a.auth } })).status, 401)
+    })
+
+    test('a pin of stored content is pinned at once (202), with delegates, and get/list show it', async () => {
+      const cid = await put(s, a, 'hello.txt', 'hello pins\n')
+      const res = await pins(s, a).add({ cid, name: 'hello.txt', meta: { app: 'test' } })
+      assert.equal(res.status, 202)
+      const p = await json(res)
+      assert.equal(p.status, 'pinned')
+      assert.equal(p.pin.cid, cid)
+      assert.equal(p.pin.name, 'hello.txt')
+      assert.deepEqual(p.pin.meta, { app: 'test' })
+      assert.deepEqual(p.pin.origins, [])
+      assert.ok(Array.isArray(p.delegates) && p.delegates.length >= 1)
+      assert.match(p.delegates[0], /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/http$/)
+      assert.ok(!Number.isNaN(Date.parse(p.created)))
+      const got = await json(await pins(s, a).get(p.requestid))
+      assert.deepEqual(got, p)
+      const listed = await json(await pins(s, a).list())
+      assert.ok(listed.results.some((r: any) => r.requestid === p.requestid))
+    })
+
+    test('bad input is 400 BAD_REQUEST; unknown or another account\'s pin is 404 NOT_FOUND', async () => {
+      for (const body of [{ cid: 'not-a-cid' }, {}, { cid: NOWHERE, name: 'x'.repeat(256) }, { cid: NOWHERE, meta: { a: { b: 'c' } } }, { cid: NOWHERE, origins: ['/ip4/203.0.113.1/tcp/80/http', '/ip4/203.0.113.1/tcp/80/http'] }]) {
+        const res = await pins(s, a).add(body)
+        assert.equal(res.status, 400, JSON.stringify(body))
+        assert.equal((await json(res)).error.reason, 'BAD_REQUEST')
+      }
+      for (const q of ['limit=0', 'limit=1001', 'limit=x', 'status=done', 'match=fuzzy', 'before=yesterday', 'meta=notjson', 'cid=nope', 'cid=' + Array(11).fill(NOWHERE).join(',')]) {
+        const res = await pins(s, a).list(q)
+        assert.equal(res.status, 400, q)
+        assert.equal((await json(res)).error.reason, 'BAD_REQUEST')
+      }
+      const res = await pins(s, a).get('00000000-0000-0000-0000-000000000000')
+      assert.equal(res.status, 404)
+      assert.equal((await json(res)).error.reason, 'NOT_FOUND')
+      const mine = await json(await pins(s, a).add({ cid: NOWHERE }))
+      const b = await s.account()
+      assert.equal((await pins(s, b).get(mine.requestid)).status, 404)
+      assert.equal((await pins(s, b).del(mine.requestid)).status, 404)
+      assert.equal((await pins(s, b).replace(mine.requestid, { cid: NOWHERE })).status, 404)
+      assert.equal((await pins(s, a).del(mine.requestid)).status, 202)
+    })
+
+    test('content that cannot be fetched is queued, then failed with the reason after the timeout', async () => {
+      const res = await pins(s, a).add({ cid: NOWHERE, name: 'lost' })
+      assert.equal(res.status, 202)
+      const p = await json(res)
+      assert.ok(p.status === 'queued' || p.status === 'pinning')
+      const done = await settled(s, a, p.requestid)
+      assert.equal(done.status, 'failed')
+      assert.match(done.info.status_details, /not found within 2 s/)
+      // the default list shows pinned pins only
+      const listed = await json(await pins(s, a).list())
+      assert.ok(!listed.results.some((r: any) => r.requestid === p.requestid))
+      const failed = await json(await pins(s, a).list('status=failed'))
+      assert.ok(failed.results.some((r: any) => r.requestid === p.requestid))
+      // with another filter and no status, every status matches ("when no filter is provided, only successful pins")
+      const named = await json(await pins(s, a).list('name=lost'))
+      assert.deepEqual(named.results.map((r: any) => r.requestid), [p.requestid])
+      assert.equal((await json(await pins(s, a).list('name=lost&status=pinned'))).count, 0)
+    })
+
+    test('every list filter: cid, name in four match modes, status, before/after, limit, meta', async () => {
+      const c = await s.account()
+      const api = pins(s, c)
+      const cids = [await put(s, c, 'one', 'one'), await put(s, c, 'two', 'two'), await put(s, c, 'three', 'three')]
+      const made: any[] = []
+      for (const [i, [cid, name, meta]] of ([[cids[0], 'Report.PDF', { app: 'a', n: '1' }], [cids[1], 'report.pdf', { app: 'b' }], [cids[2], 'notes 100%_x', { app: 'a', n: '2' }]] as const).entries()) {
+        made.push(await json(await api.add({ cid, name, meta })))
+        if (i < 2) await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      const ids = async (q: string): Promise<string[]> => (await json(await api.list(q))).results.map((r: any) => r.pin.name)
+      assert.deepEqual(await ids(''), ['notes 100%_x', 'report.pdf', 'Report.PDF'], 'newest first')
+      assert.deepEqual(await ids('name=report.pdf'), ['report.pdf'])
+      assert.deepEqual(await ids('name=report.pdf&match=exact'), ['report.pdf'])
+      assert.deepEqual(await ids('name=REPORT.pdf&match=iexact'), ['report.pdf', 'Report.PDF'])
+      assert.deepEqual(await ids('name=port.p&match=partial'), ['report.pdf'])
+      assert.deepEqual(await ids('name=PORT&match=ipartial'), ['report.pdf', 'Report.PDF'])
+      assert.deepEqual(await ids(`name=${encodeURIComponent('100%_')}&match=partial`), ['notes 100%_x'], 'LIKE wildcards are plain characters')
+      assert.deepEqual(await ids(`name=${encodeURIComponent('%')}&match=ipartial`), ['notes 100%_x'])
+      assert.deepEqual(await ids(`cid=${cids[0]},${cids[2]}`), ['notes 100%_x', 'Report.PDF'])
+      assert.deepEqual(await ids(`cid=${CID.parse(cids[1]).toV1().toString()}`), ['report.pdf'], 'either spelling of a CID')
+      assert.deepEqual(await ids('status=queued,pinning'), [])
+      assert.deepEqual(await ids('status=pinned,failed&limit=2'), ['notes 100%_x', 'report.pdf'])
+      const page = await json(await api.list('limit=1'))
+      assert.equal(page.count, 3, 'count is every match, results one page')
+      assert.equal(page.results.length, 1)
+      assert.deepEqual(await ids(`before=${encodeURIComponent(made[2].created)}`), ['report.pdf', 'Report.PDF'])
+      assert.deepEqual(await ids(`after=${encodeURIComponent(made[0].created)}`), ['notes 100%_x', 'report.pdf'])
+      assert.deepEqual(await ids(`after=${encodeURIComponent(made[0].created)}&before=${encodeURIComponent(made[2].created)}`), ['report.pdf'])
+      assert.deepEqual(await ids(`meta=${encodeURIComponent('{"app":"a"}')}`), ['notes 100%_x', 'Report.PDF'])
+      assert.deepEqual(await ids(`meta=${encodeURIComponent('{"app":"a","n":"1"}')}`), ['Report.PDF'])
+      assert.deepEqual(await ids(`meta=${encodeURIComponent('{"app":"A"}')}`), [], 'meta values match exactly')
+      const metaPage = await json(await api.list(`meta=${encodeURIComponent('{"app":"a"}')}&limit=1`))
+      assert.equal(metaPage.count, 2)
+      assert.equal(metaPage.results.length, 1)
+    })
+
+    test('replace makes a new pin and removes the old; delete answers 202', async () => {
+      const c = await s.account()
+      const api = pins(s, c)
+      const x = await put(s, c, 'x', 'x content')
+      const y = await put(s, c, 'y', 'y content')
+      const old = await json(await api.add({ cid: x, name: 'x' }))
+      const res = await api.replace(old.requestid, { cid: y, name: 'y' })
+      assert.equal(res.status, 202)
+      const made = await json(res)
+      assert.notEqual(made.requestid, old.requestid)
+      assert.equal(made.pin.cid, y)
+      assert.equal(made.status, 'pinned')
+      assert.equal((await api.get(old.requestid)).status, 404)
+      const del = await api.del(made.requestid)
+      assert.equal(del.status, 202)
+      assert.equal((await api.get(made.requestid)).status, 404)
+      assert.equal((await api.del(made.requestid)).status, 404)
+    })
+
+    test('a pin keeps its content from the collector; deleting the last pin frees it', async () => {
+      const c = await s.account()
+      const data = randomBytes(300_000)
+      const cid = await put(s, c, 'keep.bin', data)
+      const p1 = await json(await pins(s, c).add({ cid }))
+      const p2 = await json(await pins(s, c).add({ cid, name: 'second' }))
+      // the FluxDrive entry goes: only the pins hold the content now
+      assert.equal((await post(`${s.url}/api/v0/rm?arg=${cid}`, c.auth)).status, 200)
+      await s.core.gc()
+      const cat = await post(`${s.url}/api/v0/cat?arg=${cid}`, c.auth)
+      assert.equal(cat.status, 200)
+      assert.ok(Buffer.from(await cat.arrayBuffer()).equals(data))
+      assert.equal(await s.core.drive.usage(c.id), data.length, 'two pins of one CID count once')
+      assert.equal((await pins(s, c).del(p1.requestid)).status, 202)
+      await s.core.gc()
+      assert.equal((await post(`${s.url}/api/v0/cat?arg=${cid}`, c.auth)).status, 200, 'the second pin still holds it')
+      assert.equal((await pins(s, c).del(p2.requestid)).status, 202)
+      assert.equal(await s.core.drive.usage(c.id), 0)
+      await s.core.gc()
+      assert.equal(await s.core.content.isStored(CID.parse(cid)), false, 'collected once no pin holds it')
+    })
+
+    test('a pin counts against the quota: over capacity is 409 INSUFFICIENT_FUNDS', async () => {
+      const big = await s.account()
+      const cid = await put(s, big, 'big.bin', randomBytes(200_000))
+      const small = await s.account({ capacity: 1000 })
+      const res = await pins(s, small).add({ cid })
+      assert.equal(res.status, 409)
+      assert.equal((await json(res)).error.reason, 'INSUFFICIENT_FUNDS')
+      assert.equal((await json(await pins(s, small).list('status=queued,pinning,pinned,failed'))).count, 0, 'nothing half-made')
+    })
+
+    test('a file inside a stored folder is pinned from the local store as a DAG of its own', async () => {
+      const c = await s.account()
+      const fd = form([{ name: 'dir/a.txt', data: 'inside a folder' }, { name: 'dir/b.txt', data: 'another' }])
+      const res = await post(`${s.url}/api/v0/putfolder?name=dir`, c.auth, fd)
+      assert.equal(res.status, 200)
+      const folder = await json(res)
+      const member = await s.core.metadata.db.selectFrom('content_members').select('cid').where('path', 'like', '%a.txt').executeTakeFirstOrThrow()
+      const p = await json(await pins(s, c).add({ cid: member.cid }))
+      const done = await settled(s, c, p.requestid)
+      assert.equal(done.status, 'pinned', JSON.stringify(done))
+      assert.ok(folder)
+    })
+
+    test('origins: multiaddrs and URLs of HTTP gateways; private networks refused unless allowed', async () => {
+      const f = new TrustlessFetcher({ allowPrivate: false })
+      assert.equal(f.originUrl('/ip4/203.0.113.5/tcp/8080/http'), 'http://203.0.113.5:8080')
+      assert.equal(f.originUrl('/dns4/gw.example.org/tcp/443/https/p2p/QmPeer'), 'https://gw.example.org:443')
+      assert.equal(f.originUrl('/ip6/2001:db8::1/tcp/80/http'), 'http://[2001:db8::1]:80')
+      assert.equal(f.originUrl('https://gw.example.org/some/path'), 'https://gw.example.org')
+      assert.equal(f.originUrl('/ip4/203.0.113.5/tcp/4001/p2p/QmPeer'), undefined, 'libp2p only: not reachable over HTTP')
+      assert.equal(f.originUrl('/ip4/203.0.113.5/udp/4001/quic'), undefined)
+      await assert.rejects(f.checkOrigin('http://127.0.0.1:8080'), /private network/)
+      await assert.rejects(f.checkOrigin('http://[::1]:8080'), /private network/)
+      await assert.rejects(f.checkOrigin('http://192.168.1.10'), /private network/)
+      await f.checkOrigin('http://203.0.113.5:8080')
+      await new TrustlessFetcher({ allowPrivate: true }).checkOrigin('http://127.0.0.1:8080')
+    })
+  })
+
+}
 
 describe('Pinning Service API: fetching from upstream trustless gateways', () => {
   let upstream: TestServer
