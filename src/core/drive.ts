@@ -17,7 +17,7 @@ import type { IngestResult } from './content/ingest.js'
 import type { ImportProfile } from './content/profiles.js'
 import { CairnError, notFound } from './errors.js'
 import { capacityExceeded, metered, type ByteBudget } from './limits.js'
-import { sniffing } from './mime.js'
+import { sniffContentType, sniffing } from './mime.js'
 import { codecContentType } from './content/blocks.js'
 import { mhKey } from './content/hex.js'
 import { fileName, parseFolderPath, relativeFilePath } from './paths.js'
@@ -245,6 +245,9 @@ export class Drive {
       throw new CairnError('invalid_argument', `the DAG of root ${incomplete.cid.toString()} is incomplete: block ${String(incomplete.missing)} is not in the CAR`)
     }
     const spaceId = await this.space(account.id, spaceName)
+    const types = await Promise.all(imported.roots.map(async r => r.kind === 'dag'
+      ? (codecContentType(r.cid.code) ?? 'application/octet-stream')
+      : r.kind === 'file' ? (await sniffContentType(r.head ?? new Uint8Array(0), '')).split(';')[0] : null))
     let rootCids: string[] = []
     const entries = await this.commitRecords(account, [{
       order: imported.roots[0].cid.toString(),
@@ -271,7 +274,7 @@ export class Drive {
           name: cid,
           cid,
           size: root.size,
-          mimetype: root.kind === 'dag' ? (codecContentType(root.cid.code) ?? 'application/octet-stream') : null,
+          mimetype: types[i],
           thumbnail_cid: null,
           pinned: 1,
           created_at: Date.now() + i
