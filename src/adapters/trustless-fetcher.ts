@@ -63,12 +63,14 @@ export class TrustlessFetcher implements ContentFetcher {
     }
   }
 
-  async * car (base: string, cid: CID, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  /** `followRedirects: false` for user-given origins: a redirect could lead past checkOrigin */
+  async * car (base: string, cid: CID, signal: AbortSignal, opts: { followRedirects?: boolean } = {}): AsyncGenerator<Uint8Array> {
+    const redirect = opts.followRedirects === false ? 'error' : 'follow'
     const url = `${base.replace(/\/+$/, '')}/ipfs/${cid.toString()}`
     const res = await fetch(`${url}?format=car&dag-scope=all&car-dups=n`, {
       headers: { accept: 'application/vnd.ipld.car;version=1;order=dfs;dups=n', 'user-agent': this.opts.userAgent ?? 'cairn' },
       signal,
-      redirect: 'follow'
+      redirect
     })
     if (res.ok && res.body !== null && /application\/vnd\.ipld\.car/i.test(res.headers.get('content-type') ?? '')) {
       yield * reframeCar(cid, res.body as unknown as AsyncIterable<Uint8Array>)
@@ -76,11 +78,11 @@ export class TrustlessFetcher implements ContentFetcher {
     }
     await res.body?.cancel().catch(() => {})
     if (res.status === 404 || res.status === 410) throw new CairnError('not_found', `${base}: ${cid.toString()} not found (${res.status})`)
-    yield * this.rawWalk(base, cid, signal)
+    yield * this.rawWalk(base, cid, signal, redirect)
   }
 
   /** Block by block (`?format=raw`), depth-first, each verified before its links are followed. */
-  private async * rawWalk (base: string, root: CID, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  private async * rawWalk (base: string, root: CID, signal: AbortSignal, redirect: 'error' | 'follow'): AsyncGenerator<Uint8Array> {
     yield encodeCarHeaderRoots([root])
     const seen = new Set<string>()
     const stack: CID[] = [root]
@@ -91,7 +93,8 @@ export class TrustlessFetcher implements ContentFetcher {
       seen.add(key)
       const res = await fetch(`${base.replace(/\/+$/, '')}/ipfs/${cid.toString()}?format=raw`, {
         headers: { accept: 'application/vnd.ipld.raw', 'user-agent': this.opts.userAgent ?? 'cairn' },
-        signal
+        signal,
+        redirect
       })
       if (!res.ok) {
         await res.body?.cancel().catch(() => {})

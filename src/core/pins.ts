@@ -304,7 +304,7 @@ export class Pins {
       if (signal.aborted) return false
       try {
         if (s.origin) await fetcher.checkOrigin?.(s.url)
-        await drive.importCar(account, PIN_SPACE, fetcher.car(s.url, cid, signal), { pinRoots: true, budget: await drive.budgetFor(account), signal })
+        await drive.importCar(account, PIN_SPACE, fetcher.car(s.url, cid, signal, { followRedirects: !s.origin }), { pinRoots: true, budget: await drive.budgetFor(account), signal })
         return true
       } catch (err) {
         if (isCairnError(err) && (err.code === 'quota_exceeded' || err.code === 'file_too_large')) throw err

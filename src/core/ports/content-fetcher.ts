@@ -9,7 +9,7 @@ import type { CID } from 'multiformats/cid'
 
 export interface ContentFetcher {
   /** a CARv1 stream (root `cid`, each block once, depth-first) fetched from the gateway at `base` */
-  car: (base: string, cid: CID, signal: AbortSignal) => AsyncIterable<Uint8Array>
+  car: (base: string, cid: CID, signal: AbortSignal, opts?: { followRedirects?: boolean }) => AsyncIterable<Uint8Array>
   /**
    * The http(s) base URL a pin origin names, or undefined when it names nothing this fetcher
    * can reach: a multiaddr ending in /http or /https (/ip4/1.2.3.4/tcp/8080/http,
