@@ -89,6 +89,7 @@ export interface Config {
   fluxAllowPrivateUrls: boolean
   /** upload sessions (/buckets) and tus */
   uploads: UploadsConfig
+  pins: PinsConfig
 }
 
 export interface UploadsConfig {
@@ -110,6 +111,18 @@ export interface UploadsConfig {
   publicUrl: string | undefined
   /** an unfinished tus upload expires this long after its creation (seconds) */
   tusExpirySeconds: number
+}
+
+/** The IPFS Pinning Service API (/pins) and its background fetches. */
+export interface PinsConfig {
+  /** base URLs of trustless gateways to fetch pinned content from (besides each pin's origins) */
+  upstreams: string[]
+  /** a pin whose content could not be fetched within this many seconds ends `failed` */
+  timeoutSeconds: number
+  /** multiaddrs answered as `delegates`; default: the files origin's (its trustless gateway) */
+  delegates: string[]
+  /** let pin origins name loopback and private networks (off: a pin cannot probe the server's network) */
+  originsAllowPrivate: boolean
 }
 
 /** The IPFS Gateway dialect (/api/v1): its limits, from its published FAQ. 0 turns a rate limit off. */
@@ -267,6 +280,16 @@ export function loadConfig (processEnv: Env = process.env): Config {
   if (!GATEWAY_POLICIES.includes(gatewayPolicy)) {
     throw new ConfigError(`CAIRN_GATEWAY_POLICY must be pinned, all or signed, got "${String(env.CAIRN_GATEWAY_POLICY)}"`)
   }
+  const pinUpstreams = (env.CAIRN_PIN_UPSTREAMS ?? '').split(',').map(s => s.trim().replace(/\/+$/, '')).filter(Boolean)
+  for (const u of pinUpstreams) {
+    let ok = false
+    try { ok = /^https?:$/.test(new URL(u).protocol) } catch {}
+    if (!ok) throw new ConfigError(`CAIRN_PIN_UPSTREAMS must be comma-separated http(s) base URLs, got "${u}"`)
+  }
+  const pinDelegates = (env.CAIRN_PIN_DELEGATES ?? '').split(',').map(s => s.trim()).filter(Boolean)
+  for (const d of pinDelegates) {
+    if (!d.startsWith('/')) throw new ConfigError(`CAIRN_PIN_DELEGATES must be comma-separated multiaddrs (/dns4/host/tcp/443/https), got "${d}"`)
+  }
   const signingKey = env.CAIRN_GATEWAY_SIGNING_KEY === '' ? undefined : env.CAIRN_GATEWAY_SIGNING_KEY
   if (signingKey !== undefined && signingKey.length < 32) throw new ConfigError('CAIRN_GATEWAY_SIGNING_KEY must be at least 32 characters')
 
@@ -277,6 +300,12 @@ export function loadConfig (processEnv: Env = process.env): Config {
     filesOrigin: filesOriginOf(env.CAIRN_FILES_ORIGIN, host, filesPort),
     gatewayPolicy,
     gatewaySigningKey: signingKey,
+    pins: {
+      upstreams: pinUpstreams,
+      timeoutSeconds: int(env, 'CAIRN_PIN_TIMEOUT_SECONDS', 600, 1),
+      delegates: pinDelegates,
+      originsAllowPrivate: bool(env, 'CAIRN_PIN_ORIGINS_ALLOW_PRIVATE', false)
+    },
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
     redisUrl,

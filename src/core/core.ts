@@ -36,6 +36,8 @@ import { OutboxMailer } from '../adapters/mail/outbox-mailer.js'
 import { SmtpMailer } from '../adapters/mail/smtp-mailer.js'
 import { RENEWAL_CODE_JOB, SelfService, type RenewalCodeJob } from './self-service.js'
 import { registerFileTasks } from './file-tasks.js'
+import { Pins } from './pins.js'
+import { TrustlessFetcher } from '../adapters/trustless-fetcher.js'
 
 /** send one message (payload: MailMessage) */
 export const MAIL_JOB = 'mail.send'
@@ -67,6 +69,8 @@ export interface Core {
   tree: SpaceTree
   appVolumes: AppVolumes
   fluxshare: Fluxshare
+  /** the Pinning Service API's pins (and their background fetches) */
+  pins: Pins
   rateLimiter: RateLimiter
   /** upload sessions and their buckets (/buckets) */
   sessions: UploadSessions
@@ -151,6 +155,17 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   const sessions = new UploadSessions(metadata.db, accounts, config.uploads)
   const parts = await new FsPartStore(join(config.dataDir, 'buckets')).init()
   const buckets = new Buckets({ db: metadata.db, drive, parts, sessions }) // bytes are counted in once, when a file is assembled
+  const gateway = new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin })
+  const pins = new Pins({
+    db: metadata.db,
+    drive,
+    content,
+    gateway,
+    accounts,
+    jobs,
+    fetcher: new TrustlessFetcher({ allowPrivate: config.pins.originsAllowPrivate }),
+    config: config.pins
+  })
   return {
     config,
     metadata,
@@ -159,7 +174,8 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     accounts,
     drive,
     reads: new Reads(drive, content),
-    gateway: new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin }),
+    gateway,
+    pins,
     wallet: new WalletAuth(metadata.db, accounts, config),
     tree,
     appVolumes: new AppVolumes(metadata.db, accounts, content, tree),

@@ -19,6 +19,7 @@ import { CairnError, notFound } from './errors.js'
 import { capacityExceeded, metered, type ByteBudget } from './limits.js'
 import { sniffContentType, sniffing } from './mime.js'
 import { codecContentType } from './content/blocks.js'
+import { mhKey } from './content/hex.js'
 import { fileName, parseFolderPath, relativeFilePath } from './paths.js'
 import { isThumbnailable, makeThumbnail } from './thumbnails.js'
 
@@ -42,7 +43,7 @@ export interface Entry {
   createdAt: number
 }
 
-export interface FolderMember { path: string, cid: string, size: number, kind: 'file' | 'directory' }
+export interface FolderMember { path: string, cid: string, size: number, kind: 'file' | 'directory', /** bytes of its DAG's blocks (Kubo's cumulative size) */ dagSize: number }
 
 export interface DriveOptions {
   thumbnailMaxSourceBytes: number
@@ -388,7 +389,7 @@ export class Drive {
     })
     return {
       entry,
-      members: imported.members.map(m => ({ path: m.path, cid: m.cid.toString(), size: m.size, kind: m.kind }))
+      members: imported.members.map(m => ({ path: m.path, cid: m.cid.toString(), size: m.size, kind: m.kind, dagSize: m.dagSize }))
     }
   }
 
@@ -537,6 +538,87 @@ export class Drive {
       }
     }
     return out
+  }
+
+  /**
+   * Reference content that is already stored (as a DAG root, a `contents` row) from an entry
+   * of the space named by its CID, unless the space has one already: the content is revived
+   * and counts against the account's quota (413 quota_exceeded when it does not fit). Answers
+   * false, changing nothing, when the CID is not stored as a root. A pin of stored content.
+   */
+  async referenceStored (account: Account, spaceName: string, cid: CID): Promise<boolean> {
+    const forms = cidForms(cid)
+    const spaceId = await this.space(account.id, spaceName)
+    return await this.db.transaction().execute(async trx => {
+      await lockAccount(trx, account.id)
+      const stored = await trx.selectFrom('contents').select(['cid', 'kind', 'size']).where('cid', 'in', forms).executeTakeFirst()
+      if (stored === undefined) return false
+      // the same row the collector deletes under a condition on released_at: see gc.ts
+      const kept = await trx.updateTable('contents').set({ released_at: null }).where('cid', '=', stored.cid).executeTakeFirst()
+      if (Number(kept.numUpdatedRows) === 0) return false
+      const held = await trx.selectFrom('entries').select('id').where('space_id', '=', spaceId).where('cid', 'in', forms).executeTakeFirst()
+      if (held !== undefined) {
+        await trx.updateTable('entries').set({ pinned: 1 }).where('id', '=', held.id).execute()
+        return true
+      }
+      await insertEntries(trx, account.id, [{
+        id: randomUUID(),
+        space_id: spaceId,
+        account_id: account.id,
+        parent_id: '',
+        kind: stored.kind === 'directory' ? 'directory' : 'file',
+        name: stored.cid,
+        cid: stored.cid,
+        size: Number(stored.size),
+        mimetype: stored.kind === 'dag' ? (codecContentType(parseCid(stored.cid).code) ?? 'application/octet-stream') : null,
+        thumbnail_cid: null,
+        pinned: 1,
+        created_at: Date.now()
+      }])
+      if (await this.usage(account.id, trx) > account.capacityBytes) throw capacityExceeded()
+      return true
+    })
+  }
+
+  /**
+   * Unpin entries just made (Kubo's `add` with pin=false): the content stays listed and
+   * readable until the collector frees it, unless another pinned entry keeps it.
+   */
+  async unpinEntries (accountId: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return
+    await this.db.transaction().execute(async trx => {
+      await lockAccount(trx, accountId)
+      const rows = await trx.selectFrom('entries').select(['cid', 'thumbnail_cid']).where('account_id', '=', accountId).where('id', 'in', ids).execute()
+      await trx.updateTable('entries').set({ pinned: 0 }).where('account_id', '=', accountId).where('id', 'in', ids).execute()
+      await releaseIfUnreferenced(trx, [...new Set(rows.flatMap(r => [r.cid, r.thumbnail_cid]).filter((c): c is string => c !== null))])
+    })
+  }
+
+  /** CIDs of the space's pinned files and directories (Kubo's pin/ls), oldest first. */
+  async pinnedCids (accountId: string, spaceName: string, limit: number): Promise<string[]> {
+    const spaceId = await this.space(accountId, spaceName)
+    const rows = await this.db.selectFrom('entries').select('cid').distinct().where('space_id', '=', spaceId)
+      .where('pinned', '=', 1).where('cid', 'is not', null).limit(limit).execute()
+    return rows.map(r => r.cid as string)
+  }
+
+  /**
+   * Throws not_found unless the account may read the block `cid`: readable() as a whole, or
+   * any block of a DAG one of its entries references (Kubo's block/get of a file's leaves).
+   */
+  async blockReadable (accountId: string, cid: CID): Promise<void> {
+    try {
+      await this.readable(accountId, cid)
+      return
+    } catch (err) {
+      if (!(err instanceof CairnError && err.code === 'not_found')) throw err
+    }
+    const row = await this.db.selectFrom('blocks')
+      .innerJoin('contents', 'contents.pack_id', 'blocks.pack_id')
+      .innerJoin('entries', 'entries.cid', 'contents.cid')
+      .select('entries.id')
+      .where('blocks.mh', '=', mhKey(cid)).where('entries.account_id', '=', accountId).executeTakeFirst()
+    if (row === undefined) throw notFound('block not found')
   }
 
   /** Remove every entry of `cid` from the account's space; content is released when nothing else references it. */

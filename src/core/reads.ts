@@ -13,7 +13,7 @@ import { CairnError, invalid } from './errors.js'
 
 export type Opened =
   | { kind: 'file', cid: CID, name: string, mimetype: string, size: number, read: (range?: { start: number, end: number }) => AsyncIterable<Uint8Array> }
-  | { kind: 'directory', cid: CID, name: string, tar: () => AsyncIterable<Uint8Array> }
+  | { kind: 'directory', cid: CID, name: string, tar: (topName?: string) => AsyncIterable<Uint8Array> }
 
 /** Split "<cid>/a/b" (a leading /ipfs/ is tolerated) into a CID and path segments. */
 export function parseContentPath (arg: string): { cid: CID, path: string[] } {
@@ -42,7 +42,7 @@ export class Reads {
         kind: 'directory',
         cid: entry.cid,
         name,
-        tar: () => tarOf(entry, name, async c => await this.content.resolve(c, [], signal), signal)
+        tar: (topName?: string) => tarOf(entry, topName ?? name, async c => await this.content.resolve(c, [], signal), signal)
       }
     }
     if (entry.type === 'file' || entry.type === 'raw' || entry.type === 'identity') {

@@ -13,6 +13,7 @@ import { bucketsDialect, UPLOAD_API_V1_PREFIX } from '../dialects/buckets/index.
 import { tusDialect, TUS_PATH } from '../dialects/tus/index.js'
 import { gatewayDialect, GATEWAY_PREFIX } from '../dialects/gateway/index.js'
 import { fluxDialect, FLUX_PREFIXES } from '../dialects/flux/index.js'
+import { pinningDialect, PINNING_PREFIX } from '../dialects/pinning/index.js'
 import { Metrics } from './metrics.js'
 
 export interface App {
@@ -68,6 +69,8 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   app.get(`${FLUXDRIVE_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, FLUXDRIVE_PREFIX, 'FluxDrive API', ['basic']))
   await app.register(async scope => { await gatewayDialect(scope, { core, metrics }) }, { prefix: GATEWAY_PREFIX })
   app.get(`${GATEWAY_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, GATEWAY_PREFIX, 'IPFS Gateway API', ['apiKey']))
+  await app.register(async scope => { await pinningDialect(scope, { core }) }, { prefix: PINNING_PREFIX })
+  app.get(`${PINNING_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, PINNING_PREFIX, 'IPFS Pinning Service API', ['bearer']))
   await app.register(async scope => { await adminDialect(scope, { core }) }, { prefix: ADMIN_PREFIX })
   await fluxDialect(app, { core, metrics })
   app.get('/id/openapi.json', { schema: { hide: true } }, async () => openapiFor(app, FLUX_PREFIXES, 'Flux node API (identity and files)', ['zelidauth']))
@@ -96,6 +99,7 @@ function dialectOf (route: string): string {
     ['fluxdrive', r => r.startsWith(FLUXDRIVE_PREFIX)],
     ['gateway', r => r.startsWith(GATEWAY_PREFIX)],
     ['admin', r => r.startsWith(ADMIN_PREFIX)],
+    ['pinning', r => r.startsWith(PINNING_PREFIX)],
     ['flux', r => FLUX_PREFIXES.some(p => r.startsWith(p + '/'))],
     ['tus', r => r.startsWith(TUS_PATH)],
     ['buckets', r => /^(\/v1)?\/(buckets|session)/.test(r)]

@@ -1,11 +1,13 @@
 /** Helpers for the IPFS gateway and CAR tests: fixture CARs in, CAR answers parsed. */
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { CarReader } from '@ipld/car'
 import type { CID } from 'multiformats/cid'
 import type { TestServer } from './server.js'
 
-export const FIXTURES = '/work/shared/fixtures/gateway-conformance'
+/** test/fixtures/gateway-conformance of the repository (this file runs from dist/test/helpers) */
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'gateway-conformance')
 
 export function fixture (name: string): Uint8Array {
   return readFileSync(join(FIXTURES, name))

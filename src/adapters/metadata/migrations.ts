@@ -287,6 +287,28 @@ const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('bucket_parts_pk', ['upload_id', 'part_number'])
         .execute()
     }
+  },
+
+  // The IPFS Pinning Service API (/pins): one row per pin request. The content a pinned pin
+  // keeps alive is held by an entry of the account's `ipfs-pins` space (src/core/pins.ts),
+  // so the collector and the usage counter need nothing new.
+  '0007_pins': {
+    async up (db: Kysely<any>) {
+      await db.schema.createTable('pins')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('cid', 'text', c => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('meta', 'text')
+        .addColumn('origins', 'text', c => c.notNull())
+        .addColumn('status', 'text', c => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('updated_at', 'bigint', c => c.notNull())
+        .execute()
+      await db.schema.createIndex('pins_account_created').on('pins').columns(['account_id', 'created_at']).execute()
+      await db.schema.createIndex('pins_account_cid').on('pins').columns(['account_id', 'cid']).execute()
+    }
   }
 }
 

@@ -34,6 +34,26 @@ export interface RenewalCodesTable {
   created_at: number
 }
 
+/** Pin requests of the IPFS Pinning Service API (src/core/pins.ts). */
+export interface PinsTable {
+  /** the spec's requestid */
+  id: string
+  account_id: string
+  /** as the client gave it (normalised by CID.parse/toString) */
+  cid: string
+  name: string | null
+  /** JSON object of strings, or null */
+  meta: string | null
+  /** JSON array of multiaddrs */
+  origins: string
+  /** queued | pinning | pinned | failed */
+  status: string
+  /** why a pin failed */
+  reason: string | null
+  created_at: number
+  updated_at: number
+}
+
 /** The durable job queue's rows (src/adapters/jobs/db-job-queue.ts). */
 export interface JobsTable {
   id: string
@@ -284,5 +304,6 @@ export interface Database {
   session_members: SessionMembersTable
   bucket_uploads: BucketUploadsTable
   bucket_parts: BucketPartsTable
+  pins: PinsTable
   kysely_migration?: { name: string, timestamp: Generated<string> }
 }

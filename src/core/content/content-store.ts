@@ -336,6 +336,12 @@ export class ContentStore {
     throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
   }
 
+  /** The bytes of the blocks of a stored DAG root (Kubo's cumulative size), if it is one. */
+  async dagSize (cid: CID): Promise<number | undefined> {
+    const r = await this.db.selectFrom('contents').select('dag_size').where('cid', 'in', cidForms(cid)).executeTakeFirst()
+    return r === undefined ? undefined : Number(r.dag_size)
+  }
+
   async isStored (cid: CID): Promise<boolean> {
     return (await this.packFor(cid)) !== undefined
   }

@@ -66,3 +66,31 @@ export async function * tarOf (entry: UnixFSEntry, name: string, load: LoadEntry
   await written
   if (failure !== undefined) throw failure
 }
+
+/** A tar holding one file named `name` (Kubo's get of a file). */
+export async function * singleFileTar (name: string, size: number, content: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const pack = tarPack()
+  pack.on('error', () => {})
+  let failure: unknown
+  const written = new Promise<void>((resolve, reject) => {
+    const sink = pack.entry({ name, type: 'file', size, mode: 0o644, mtime: new Date(0) }, err => { err == null ? resolve() : reject(err) })
+    void (async () => {
+      try {
+        for await (const chunk of content) {
+          if (!sink.write(chunk)) await new Promise<void>(resolve => { sink.once('drain', () => { resolve() }) })
+        }
+        sink.end(undefined)
+      } catch (err) {
+        sink.destroy(err as Error)
+        reject(err)
+      }
+    })()
+  }).then(() => { pack.finalize() }, err => { failure = err; pack.destroy() })
+  try {
+    for await (const chunk of pack as AsyncIterable<Uint8Array>) yield chunk
+  } catch (err) {
+    failure ??= err
+  }
+  await written
+  if (failure !== undefined) throw failure
+}

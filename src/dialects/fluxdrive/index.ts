@@ -15,6 +15,7 @@ import { putfolderRoute } from './routes/putfolder.js'
 import { rmRoute } from './routes/rm.js'
 import { statusRoute } from './routes/status.js'
 import { thumbRoute } from './routes/thumb.js'
+import { kuboRoutes } from './routes/kubo.js'
 
 export const FLUXDRIVE_PREFIX = '/api/v0'
 /** failed authentications allowed per client IP and minute before 429 */
@@ -57,4 +58,5 @@ export async function fluxdriveDialect (app: FastifyInstance, deps: FluxdriveDep
   rmRoute(app, deps)
   thumbRoute(app, deps)
   dagRoutes(app, deps)
+  kuboRoutes(app, deps)
 }

@@ -2,6 +2,30 @@ import type { FastifyInstance } from 'fastify'
 import { type FluxdriveDeps, DRIVE_SPACE, principalOf } from '../context.js'
 import { boolArg, intArg, stringArg } from '../args.js'
 import { errorResponses } from './schemas.js'
+import { abortSignalOf } from '../../../http/abort-signal.js'
+import { parseContentPath } from '../../../core/reads.js'
+import { CairnError } from '../../../core/errors.js'
+import type { Core } from '../../../core/core.js'
+
+/** UnixFS type numbers as Kubo's ls answers them */
+const KUBO_TYPE = { directory: 1, file: 2 } as const
+const KUBO_LS_MAX = 10_000
+
+async function kuboLs (core: Core, accountId: string, arg: string, signal: AbortSignal): Promise<unknown> {
+  const { cid, path } = parseContentPath(arg.replace(/^\/?ipfs\//, ''))
+  await core.drive.readable(accountId, cid)
+  const entry = await core.content.resolve(cid, path, signal)
+  const links: Array<{ Name: string, Hash: string, Size: number, Type: number, Target: string }> = []
+  if (entry.type === 'directory') {
+    for await (const child of entry.entries({ signal })) {
+      if (links.length >= KUBO_LS_MAX) throw new CairnError('invalid_argument', `directory has more than ${KUBO_LS_MAX} entries`)
+      const c = await core.content.resolve(child.cid, [], signal).catch(() => undefined)
+      const type = c?.type === 'directory' ? KUBO_TYPE.directory : KUBO_TYPE.file
+      links.push({ Name: child.name, Hash: child.cid.toString(), Size: type === KUBO_TYPE.file ? Number(c?.size ?? child.size) : 0, Type: type, Target: '' })
+    }
+  }
+  return { Objects: [{ Hash: arg.replace(/^\/?ipfs\//, ''), Links: links }] }
+}
 
 /** Without page or size the whole folder is listed (the original API); this caps that. */
 const UNPAGED_MAX = 10_000
@@ -50,8 +74,14 @@ export function lsRoute (app: FastifyInstance, { core }: FluxdriveDeps): void {
         ...errorResponses
       }
     }
-  }, async req => {
+  }, async (req, reply) => {
     const { account } = principalOf(req)
+    // Kubo's ls?arg=<cid>[/path] (FluxDrive's ls takes no arg): {"Objects":[{"Hash","Links"}]}
+    const arg = stringArg(req, 'arg')
+    if (arg !== undefined) {
+      reply.serializer(JSON.stringify) // not FluxDrive's response schema
+      return await kuboLs(core, account.id, arg, abortSignalOf(req))
+    }
     const paged = stringArg(req, 'page') !== undefined || stringArg(req, 'size') !== undefined
     const page = intArg(req, 'page', 1, 1, 10_000)
     const size = paged ? intArg(req, 'size', 50, 1, 500) : UNPAGED_MAX
