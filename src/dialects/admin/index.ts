@@ -9,14 +9,11 @@ import { CairnError, isCairnError, type ErrorCode } from '../../core/errors.js'
 import { accountView, keyView } from '../../core/operator-views.js'
 import { parseSize } from '../../core/units.js'
 import { parseGatewayCid } from '../../core/gateway.js'
+import { statusTable } from '../../http/error-status.js'
 
 export const ADMIN_PREFIX = '/admin/v1'
 
-const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401, subscription_inactive: 402, forbidden: 403, not_found: 404, invalid_argument: 400,
-  file_too_large: 413, quota_exceeded: 413, rate_limited: 429, conflict: 409, failed_precondition: 422, unsupported_media: 415,
-  aborted: 400, unavailable: 503
-}
+const STATUS = statusTable({ failed_precondition: 422 })
 
 function presentedKey (req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization

@@ -5,22 +5,9 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isCairnError, RateLimitedError, type ErrorCode } from '../../core/errors.js'
+import { statusTable } from '../../http/error-status.js'
 
-const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401,
-  subscription_inactive: 402,
-  forbidden: 403,
-  not_found: 404,
-  invalid_argument: 400,
-  file_too_large: 413,
-  quota_exceeded: 413,
-  rate_limited: 429,
-  conflict: 409,
-  unsupported_media: 415,
-  failed_precondition: 409,
-  aborted: 400,
-  unavailable: 503
-}
+const STATUS = statusTable()
 
 export function statusOf (code: ErrorCode): number { return STATUS[code] }
 

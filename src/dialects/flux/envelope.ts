@@ -6,22 +6,9 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isCairnError, RateLimitedError, type ErrorCode } from '../../core/errors.js'
+import { statusTable } from '../../http/error-status.js'
 
-export const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401,
-  subscription_inactive: 402,
-  forbidden: 403,
-  not_found: 404,
-  invalid_argument: 400,
-  file_too_large: 413,
-  quota_exceeded: 413,
-  rate_limited: 429,
-  conflict: 409,
-  failed_precondition: 409,
-  unsupported_media: 415,
-  aborted: 400,
-  unavailable: 503
-}
+export const STATUS = statusTable()
 
 const NAMES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found',

@@ -4,22 +4,10 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isCairnError, RateLimitedError, type ErrorCode } from '../../core/errors.js'
+import { statusTable } from '../../http/error-status.js'
 
-const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401,
-  subscription_inactive: 402,
-  forbidden: 403,
-  not_found: 404,
-  invalid_argument: 400,
-  file_too_large: 413,
-  quota_exceeded: 413,
-  rate_limited: 429,
-  conflict: 409,
-  failed_precondition: 409,
-  unsupported_media: 400,
-  aborted: 400,
-  unavailable: 503
-}
+// FluxDrive's documents answer 400 for any malformed input, an unsupported type included
+const STATUS = statusTable({ unsupported_media: 400 })
 
 export function fluxdriveErrorHandler (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
   // an upload refused mid-stream: answer now and close, rather than read gigabytes we will not keep

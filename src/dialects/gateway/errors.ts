@@ -5,22 +5,11 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isCairnError, RateLimitedError, type ErrorCode } from '../../core/errors.js'
+import { statusTable } from '../../http/error-status.js'
 
-const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401,
-  subscription_inactive: 403, // "Account suspended"
-  forbidden: 403,
-  not_found: 404,
-  invalid_argument: 400,
-  file_too_large: 413,
-  quota_exceeded: 413,
-  rate_limited: 429,
-  conflict: 409,
-  failed_precondition: 422,
-  unsupported_media: 400,
-  aborted: 400,
-  unavailable: 503
-}
+// the gateway's table: a suspended account is 403 "Account suspended"; a valid request the
+// state refuses is 422; there is no 415
+const STATUS = statusTable({ subscription_inactive: 403, failed_precondition: 422, unsupported_media: 400 })
 
 /** statuses this API documents; other client errors from the framework become 400 */
 const DOCUMENTED = new Set([400, 401, 403, 404, 409, 413, 422, 429])

@@ -5,22 +5,10 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isCairnError, RateLimitedError, type ErrorCode } from '../../core/errors.js'
+import { statusTable } from '../../http/error-status.js'
 
-const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401,
-  subscription_inactive: 402,
-  forbidden: 403,
-  not_found: 404,
-  invalid_argument: 400,
-  file_too_large: 413,
-  quota_exceeded: 413,
-  rate_limited: 429,
-  conflict: 409,
-  failed_precondition: 409,
-  unsupported_media: 406,
-  aborted: 400,
-  unavailable: 502
-}
+// a gateway: an Accept variant not offered is 406, a store it cannot reach is 502
+const STATUS = statusTable({ unsupported_media: 406, unavailable: 502 })
 
 export function gatewayErrorHandler (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
   // a stream already under way cannot change its status: cut it, so the client sees it incomplete
