@@ -431,6 +431,13 @@ describe('FluidCloud API', () => {
       assert.equal((await api(s, A.live, 'GET', '/quota')).body.links_used, 0)
     })
 
+    test('the files origin\'s /ipfs gateway does not serve FluidCloud content by CID (only its links do)', async () => {
+      const f = (await api(s, A.live, 'GET', `/files/${fileId}`)).body
+      assert.equal((await fetch(`${s.filesUrl}/ipfs/${f.cid as string}`)).status, 404)
+      const infected = (await api(s, A.live, 'GET', '/files?scan_status=infected')).body.items
+      for (const x of infected) assert.equal((await fetch(`${s.filesUrl}/ipfs/${x.cid as string}`)).status, 404)
+    })
+
     test('HTML is served with its own type under a sandbox CSP on the cookieless origin: it can never run script', async () => {
       const r = await api(s, A.live, 'POST', '/shares', { file_id: html, expires_in_days: 1 })
       const res = await fetch(r.body.url.replace(s.config.filesOrigin, s.filesUrl))
