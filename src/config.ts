@@ -324,12 +324,15 @@ function cloudConfig (env: Env): CloudConfig {
   }
   const signingKey = env.CAIRN_CLOUD_SIGNING_KEY === '' ? undefined : env.CAIRN_CLOUD_SIGNING_KEY
   if (signingKey !== undefined && signingKey.length < 32) throw new ConfigError('CAIRN_CLOUD_SIGNING_KEY must be at least 32 characters')
+  const uploadUrlSeconds = int(env, 'CAIRN_CLOUD_UPLOAD_URL_SECONDS', 3600, 60)
+  // S3 presigned URLs (SigV4) live at most 7 days
+  if (uploadUrlSeconds > 7 * 86400) throw new ConfigError('CAIRN_CLOUD_UPLOAD_URL_SECONDS must be at most 604800 (7 days, the longest an S3 presigned URL lives)')
   return {
     prefix,
     host: rawHost === '' ? undefined : rawHost,
     linksLimit,
     maxLinkDays: int(env, 'CAIRN_CLOUD_MAX_LINK_DAYS', 365, 1),
-    uploadUrlSeconds: int(env, 'CAIRN_CLOUD_UPLOAD_URL_SECONDS', 3600, 60),
+    uploadUrlSeconds,
     directUploadMaxBytes: size(env, 'CAIRN_CLOUD_DIRECT_UPLOAD_MAX', 100 * 1024 * 1024),
     requestsPerMinute: int(env, 'CAIRN_CLOUD_REQUESTS_PER_MINUTE', 600),
     uploadsPerMinute: int(env, 'CAIRN_CLOUD_UPLOADS_PER_MINUTE', 300),
