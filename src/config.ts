@@ -42,6 +42,8 @@ export interface Config {
   databaseUrl: string | undefined
   /** redis://... to keep rate-limit counters (and, later, jobs) in Redis; unset for in-process */
   redisUrl: string | undefined
+  /** namespace of every Redis key, so that deployments (or test runs) can share one Redis */
+  redisPrefix: string
   /** set (CAIRN_S3_BUCKET): packs live in this bucket; unset: files under the data dir */
   s3: S3Config | undefined
   logLevel: string
@@ -68,6 +70,8 @@ export interface Config {
   jobConcurrency: number
   /** how long a worker's claim on a job holds without renewal (a dead worker's jobs wait this long) */
   jobLeaseSeconds: number
+  /** finished SUCCESS/REVOKED jobs are deleted this long after they finished; 0 keeps them */
+  jobRetentionDays: number
   gateway: GatewayConfig
   /** port of the cookieless files origin (gateway, raw links); 0 picks a free one */
   filesPort: number
@@ -77,6 +81,12 @@ export interface Config {
   gatewayPolicy: GatewayPolicy
   /** HMAC key for signed gateway URLs; unset: a random key kept in the metadata store */
   gatewaySigningKey: string | undefined
+  /** wallet addresses (ZelID or 0x) with the Flux `admin` privilege: the node owner(s) */
+  adminZelids: string[]
+  /** a first wallet login makes an account for that address (on the STARTER plan) */
+  walletSignup: boolean
+  /** let Flux restore/size calls fetch URLs on private and loopback addresses (tests, closed networks) */
+  fluxAllowPrivateUrls: boolean
   cloud: CloudConfig
   /** tcp://host:port or unix:/path of a clamd to scan uploads with; unset: the built-in scanner */
   clamdUrl: string | undefined
@@ -112,7 +122,7 @@ export interface GatewayConfig {
   maxFileBytes: number
   /** bulk deletes of more CIDs than this run as a task (202 + task_id) */
   bulkDeleteSyncMax: number
-  /** register, renew/challenge and renew calls per client IP (and per email) per 10 minutes */
+  /** calls of each of register, renew/challenge and renew per client IP (and per email) per 10 minutes */
   accountCallsPer10Min: number
   uploadsPerHour: number
   retrievalsPerHour: number
@@ -167,7 +177,8 @@ function size (env: Env, name: string, fallback: number): number {
   }
 }
 
-function s3Config (env: Env): S3Config | undefined {
+/** The CAIRN_S3_* settings of an environment (also used for migrate-store's target). */
+export function s3Config (env: Env): S3Config | undefined {
   const v = (name: string): string | undefined => env[name] === '' ? undefined : env[name]
   const bucket = v('CAIRN_S3_BUCKET')
   if (bucket === undefined) {
@@ -281,6 +292,7 @@ export function loadConfig (processEnv: Env = process.env): Config {
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
     redisUrl,
+    redisPrefix: env.CAIRN_REDIS_PREFIX ?? 'cairn:',
     s3: s3Config(env),
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
     plans,
@@ -295,6 +307,7 @@ export function loadConfig (processEnv: Env = process.env): Config {
     mailFrom,
     jobConcurrency: int(env, 'CAIRN_JOB_CONCURRENCY', 2),
     jobLeaseSeconds: int(env, 'CAIRN_JOB_LEASE_SECONDS', 30, 1),
+    jobRetentionDays: int(env, 'CAIRN_JOB_RETENTION_DAYS', 30),
     gateway: {
       maxFileBytes: size(env, 'CAIRN_GATEWAY_MAX_FILE_SIZE', 100 * 1024 * 1024),
       bulkDeleteSyncMax: int(env, 'CAIRN_GATEWAY_BULK_DELETE_SYNC_MAX', 100),
@@ -302,7 +315,10 @@ export function loadConfig (processEnv: Env = process.env): Config {
       uploadsPerHour: int(env, 'CAIRN_GATEWAY_UPLOADS_PER_HOUR', 100),
       retrievalsPerHour: int(env, 'CAIRN_GATEWAY_RETRIEVALS_PER_HOUR', 500),
       callsPerHour: int(env, 'CAIRN_GATEWAY_CALLS_PER_HOUR', 200)
-    }
+    },
+    adminZelids: (env.CAIRN_ADMIN_ZELID ?? '').split(',').map(s => s.trim()).filter(Boolean),
+    walletSignup: bool(env, 'CAIRN_WALLET_SIGNUP', true),
+    fluxAllowPrivateUrls: bool(env, 'CAIRN_FLUX_ALLOW_PRIVATE_URLS', false)
   }
 }
 

@@ -115,8 +115,9 @@ describe('FluxDrive API', () => {
       assert.deepEqual(await json(res), { error: 'Invalid credentials' })
     }
     const keys = await s.core.accounts.listKeys(a.id)
+    assert.equal((await post(`${s.url}/api/v0/status`, a.auth)).status, 200, 'the key works (and is now cached)')
     await s.core.accounts.revokeKey(keys[0].id)
-    assert.equal((await post(`${s.url}/api/v0/status`, a.auth)).status, 401)
+    assert.equal((await post(`${s.url}/api/v0/status`, a.auth)).status, 401, 'revoked: refused at once, cached or not')
 
     const c = await s.account({ active: false })
     const res = await post(`${s.url}/api/v0/ls`, c.auth)

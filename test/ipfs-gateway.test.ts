@@ -228,6 +228,7 @@ describe('IPFS gateway: conformance fixtures', () => {
       assert.deepEqual(JSON.parse(walked.body.toString()), { hello: 'this is not a link' })
       assert.equal(header(walked.res, 'x-ipfs-roots')?.split(',').at(-1), CBOR_LEAF)
       assert.match(header(walked.res, 'content-disposition') ?? '', new RegExp(`^inline; filename="${CBOR_LEAF}.json"`))
+      assert.equal((await gw(s, `/ipfs/${CBOR_ROOT}/foo/object`)).res.status, 404, 'a path ending inside a document, not at a link')
       const json = await gw(s, `/ipfs/${JSON_ROOT}`, { accept: 'application/vnd.ipld.dag-json' })
       assert.equal(json.res.status, 200)
       assert.equal(JSON.parse(json.body.toString()).foo.object.banana, 10)

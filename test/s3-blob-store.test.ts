@@ -97,6 +97,68 @@ if (env !== undefined) {
       }
     })
 
+    test('memory stays bounded while a pack much larger than a part is written', async () => {
+      const part = 5 * MiB
+      const store = await openTestStore(env, bucket, { partSize: part, uploadConcurrency: 2 })
+      try {
+        const sink = await store.createPack(16)
+        const hash = createHash('sha256')
+        let peak = 0
+        // 60 MiB in 256 KiB leaves, eight appends at a time as the importer does
+        for (let i = 0; i < 240; i += 8) {
+          const batch = Array.from({ length: 8 }, () => randomBytes(256 * 1024))
+          for (const b of batch) hash.update(b)
+          await Promise.all(batch.map(async b => await sink.append(b)))
+          peak = Math.max(peak, store.bufferedBytes())
+        }
+        const header = randomBytes(16)
+        await sink.complete(header)
+        assert.equal(store.bufferedBytes(), 0, 'nothing held once complete')
+        // part 1 held, one part filling, at most concurrency + 1 in flight (+1 sealed by the
+        // appends of one batch)
+        assert.ok(peak <= 6 * part, `peak ${peak} bytes held for a ${60 * MiB}-byte pack`)
+        const back = createHash('sha256')
+        let first = true
+        for await (const c of store.stream(sink.key)) {
+          back.update(first ? c.subarray(16) : c)
+          if (first) assert.deepEqual(Buffer.from(c.subarray(0, 16)), header)
+          first = false
+        }
+        assert.equal(back.digest('hex'), hash.digest('hex'))
+        await store.delete(sink.key)
+      } finally {
+        await store.close()
+      }
+    })
+
+    test('sequential small reads (a v0 file leaf by leaf) come from read-ahead windows with the exact bytes', async () => {
+      // small windows and a small cache, so that reads cross windows and windows are evicted
+      const store = await openTestStore(env, bucket, { readAheadBytes: 100_000, readCacheBytes: 250_000 })
+      try {
+        const body = randomBytes(1_000_000)
+        const sink = await store.createPack(10)
+        await sink.append(body)
+        await sink.complete(Buffer.alloc(10, 1))
+        const whole = Buffer.concat([Buffer.alloc(10, 1), body])
+        // leaves of odd sizes with small gaps between them (frame heads), front to back
+        let at = 10
+        let n = 0
+        while (at < whole.length) {
+          const len = Math.min(7_000 + ((n * 7919) % 40_000), whole.length - at)
+          assert.deepEqual(Buffer.from(await store.read(sink.key, at, len)), whole.subarray(at, at + len), `read ${n} at ${at}`)
+          at += len + (n % 3 === 0 ? 37 : 0)
+          n++
+        }
+        // back and forth: still exact; past the end still refused
+        for (const off of [500_000, 10, 999_000, 250_000]) assert.deepEqual(Buffer.from(await store.read(sink.key, off, 1000)), whole.subarray(off, off + 1000))
+        await assert.rejects(store.read(sink.key, whole.length - 5, 100))
+        await store.delete(sink.key)
+        await assert.rejects(store.read(sink.key, 20, 1000), (err: unknown) => err instanceof CairnError && err.code === 'not_found')
+      } finally {
+        await store.close()
+      }
+    })
+
     test('leftover uploads of a process that died are aborted by another one, once old enough', async () => {
       const dead = await openTestStore(env, bucket, { partSize: 5 * MiB })
       const sink = await dead.createPack(8)

@@ -12,6 +12,8 @@ export const CLI_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 
 export interface CairnServer {
   url: string
+  /** the files origin (the IPFS gateway) */
+  filesUrl: string
   pid: number
   child: ChildProcess
   env: NodeJS.ProcessEnv
@@ -33,10 +35,10 @@ export function serverEnv (dataDir: string, extra: Record<string, string> = {}):
 
 export async function startCairn (env: NodeJS.ProcessEnv): Promise<CairnServer> {
   const { child, match } = await spawnReady(process.execPath, [CLI_MAIN, 'serve'], {
-    env, name: 'cairn serve', ready: /listening on (http:\/\/\S+)/
+    env, name: 'cairn serve', ready: /listening on (http:\/\/\S+)\n\s+files .*? on (http:\/\/[^\s,]+)/
   })
   if (child.pid === undefined) throw new Error('cairn serve has no pid')
-  return { url: match[1], pid: child.pid, child, env, stop: async () => { await stopChild(child, 15_000) } }
+  return { url: match[1], filesUrl: match[2], pid: child.pid, child, env, stop: async () => { await stopChild(child, 15_000) } }
 }
 
 export interface Credentials { zelid: string, key: string, auth: string }

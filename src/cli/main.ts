@@ -5,13 +5,19 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { openCore, type Core } from '../core/core.js'
-import { isCairnError } from '../core/errors.js'
+import { CairnError, isCairnError } from '../core/errors.js'
+import { JOB_STATES, type Job, type JobState } from '../core/ports/job-queue.js'
 import type { FsckProblem } from '../core/fsck.js'
 import { parseSize } from '../core/units.js'
 import { accountView, keyView } from '../core/operator-views.js'
 import { serve } from './serve.js'
+import { migrateStoreCommand } from './migrate-store.js'
 import { parseScopes } from '../core/cloud/tenants.js'
 import { worker } from './worker.js'
+import { createReadStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+import { Readable } from 'node:stream'
+import { parseGatewayCid, MAX_SIGNED_TTL_SECONDS } from '../core/gateway.js'
 
 function size (v: string): number {
   try { return parseSize(v) } catch (err) { throw new InvalidArgumentError((err as Error).message) }
@@ -186,6 +192,75 @@ export function program (config: () => Config): Command {
       const c = config()
       const report = await withCore(o.grace === undefined ? c : { ...c, gcGraceSeconds: o.grace }, async core => await core.gc())
       print(report, o.json === true, () => `freed ${report.contentsFreed} contents, ${report.packsDeleted} packs, ${report.bytesFreed} bytes`)
+    })
+
+  migrateStoreCommand(cli, config)
+
+  const jobs = cli.command('jobs').description('the job queue: tasks and mail (dead jobs are the FAILURE ones)')
+  const jobLine = (j: Job): string => `${j.id}  ${j.state.padEnd(8)} ${j.kind}  attempts ${j.attempts}/${j.maxAttempts}  ${new Date(j.createdAt).toISOString()}${j.error === null ? '' : `  ${j.error}`}`
+  jobs.command('list').description('jobs, newest first')
+    .option('--state <state>', `one of ${JOB_STATES.join(', ')} (FAILURE: the dead jobs)`, v => {
+      if (!(JOB_STATES as readonly string[]).includes(v.toUpperCase())) throw new InvalidArgumentError(`one of ${JOB_STATES.join(', ')}`)
+      return v.toUpperCase() as JobState
+    })
+    .option('--kind <kind>', 'e.g. files.delete_bulk, account.renewal_code')
+    .option('--account <account_id>', 'one account\'s jobs')
+    .option('--limit <n>', 'at most this many (1-1000)', v => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a count'); return n }, 100)
+    .option('--json', 'print JSON')
+    .action(async (o: { state?: JobState, kind?: string, account?: string, limit: number, json?: boolean }) => {
+      const list = await withCore(config(), async core => await core.jobs.list({ state: o.state, kind: o.kind, accountId: o.account, limit: o.limit }))
+      // payloads may carry what the job needs (addresses, CIDs): shown with --json only
+      print(list, o.json === true, () => list.length === 0 ? 'no jobs' : list.map(jobLine).join('\n'))
+    })
+  for (const [verb, what] of [['retry', 'run a FAILURE or REVOKED job again from its first attempt'], ['cancel', 'revoke a job that has not finished']] as const) {
+    jobs.command(`${verb} <job_id>`).description(what).option('--json', 'print JSON')
+      .action(async (id: string, o: { json?: boolean }) => {
+        const job = await withCore(config(), async core => {
+          const before = await core.jobs.get(id)
+          if (before === undefined) throw new CairnError('not_found', `job ${id} not found`)
+          const after = verb === 'retry' ? await core.jobs.retry(id) : await core.jobs.cancel(id)
+          if (after === undefined || (verb === 'cancel' && after.state !== 'REVOKED')) throw new CairnError('conflict', `job ${id} is ${before.state}: nothing to ${verb}`)
+          return after
+        })
+        print(job, o.json === true, () => jobLine(job))
+      })
+  }
+
+  const car = cli.command('car').description('CAR files in and out (every imported block is verified against its CID)')
+  car.command('import <file>').description('import a CAR into an account: one pack of its own; each root becomes a file entry named by its CID')
+    .requiredOption('--account <id>', 'the account that will hold the roots')
+    .option('--space <name>', 'the space the root entries go into', 'fluxdrive')
+    .option('--no-pin-roots', 'store the blocks only: no entries, nothing counted, collected after the grace period')
+    .option('--json', 'print JSON')
+    .action(async (file: string, o: { account: string, space: string, pinRoots: boolean, json?: boolean }) => {
+      await withCore(config(), async core => {
+        const account = await core.accounts.get(o.account)
+        const budget = await core.drive.budgetFor(account)
+        const out = await core.drive.importCar(account, o.space, createReadStream(file), { pinRoots: o.pinRoots, budget })
+        print(out, o.json === true, () => [
+          ...out.roots.map(r => `root ${r.cid} (${r.kind}, ${r.size} bytes${r.missing === undefined ? '' : `, incomplete: ${r.missing} missing`})`),
+          `${out.blockCount} blocks, ${out.blockBytes} bytes; ${out.entries.length} new entr${out.entries.length === 1 ? 'y' : 'ies'}`
+        ].join('\n'))
+      })
+    })
+  car.command('export <cid>').description('write the DAG under a stored CID to stdout as a CARv1 (depth-first, each block once)')
+    .action(async (cidArg: string) => {
+      if (process.stdout.isTTY) throw new CairnError('invalid_argument', 'refusing to write a CAR to a terminal: redirect it, e.g. cairn car export <cid> > out.car')
+      await withCore(config(), async core => {
+        const stream = await core.gateway.exportCar(parseGatewayCid(cidArg.replace(/^\/?ipfs\//, '')))
+        await pipeline(Readable.from(stream), process.stdout)
+      })
+    })
+
+  const gateway = cli.command('gateway').description('the IPFS gateway on the files origin')
+  gateway.command('sign <cid>').description('a signed, expiring URL of the files origin that serves <cid> and every path below it (needed when CAIRN_GATEWAY_POLICY=signed)')
+    .option('--ttl <seconds>', `how long the URL works (1 to ${MAX_SIGNED_TTL_SECONDS})`, v => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('seconds'); return n }, 3600)
+    .option('--json', 'print JSON')
+    .action(async (cidArg: string, o: { ttl: number, json?: boolean }) => {
+      await withCore(config(), async core => {
+        const signed = await core.gateway.sign(parseGatewayCid(cidArg.replace(/^\/?ipfs\//, '')), o.ttl)
+        print({ ...signed, expires_at: new Date(signed.exp * 1000).toISOString() }, o.json === true, () => signed.url)
+      })
     })
   return cli
 }

@@ -60,8 +60,30 @@ type AccountRow = {
   active: number, role: string, created_at: number
 }
 
+/** how long an authenticated key is trusted without asking the store again (see authenticate) */
+const AUTH_CACHE_MS = 2000
+const AUTH_CACHE_MAX = 10_000
+
+type KeyRow = AccountRow & { key_id: string, scopes: string, expires_at: number | null, revoked_at: number | null, last_used_at: number | null }
+
 export class Accounts {
-  constructor (private readonly db: Db, private readonly config: Config) {}
+  /** key hash -> its row, as read at `at` (store version `version`) */
+  private readonly keyCache = new Map<string, { row: KeyRow, at: number, version: number | undefined }>()
+  /** bumped by every change to keys or accounts made here, so a lookup racing one is not cached */
+  private generation = 0
+
+  /** `changedElsewhere`: the metadata store's counter of other processes' commits, if it has one */
+  constructor (private readonly db: Db, private readonly config: Config, private readonly changedElsewhere?: () => number) {}
+
+  /**
+   * Forget every cached key: a key or an account changed. Whoever revokes keys or changes
+   * accounts without going through this class (self-service renewal) calls it before and
+   * after its transaction.
+   */
+  keysChanged (): void {
+    this.generation++
+    this.keyCache.clear()
+  }
 
   private toAccount (r: AccountRow): Account {
     const plan = isPlan(r.plan) ? r.plan : 'STARTER'
@@ -135,8 +157,13 @@ export class Accounts {
     }
     if (patch.capacityBytes !== undefined) set.capacity_bytes = patch.capacityBytes
     if (Object.keys(set).length > 0) {
-      const r = await this.db.updateTable('accounts').set(set).where('id', '=', id).executeTakeFirst()
-      if (Number(r.numUpdatedRows) === 0) throw notFound(`account ${id} not found`)
+      this.keysChanged()
+      try {
+        const r = await this.db.updateTable('accounts').set(set).where('id', '=', id).executeTakeFirst()
+        if (Number(r.numUpdatedRows) === 0) throw notFound(`account ${id} not found`)
+      } finally {
+        this.keysChanged()
+      }
     }
     return await this.get(id)
   }
@@ -215,8 +242,13 @@ export class Accounts {
     let q = this.db.updateTable('api_keys').set({ revoked_at: Date.now() })
       .where('id', '=', keyId).where('revoked_at', 'is', null)
     if (accountId !== undefined) q = q.where('account_id', '=', accountId)
-    const r = await q.executeTakeFirst()
-    if (Number(r.numUpdatedRows) === 0) throw notFound(`key ${keyId} not found or already revoked`)
+    this.keysChanged()
+    try {
+      const r = await q.executeTakeFirst()
+      if (Number(r.numUpdatedRows) === 0) throw notFound(`key ${keyId} not found or already revoked`)
+    } finally {
+      this.keysChanged()
+    }
   }
 
   /**
@@ -226,14 +258,8 @@ export class Accounts {
    */
   async authenticate (key: string): Promise<Principal> {
     if (key.length === 0 || key.length > 200) throw new CairnError('unauthenticated', 'Invalid credentials')
-    // one query for the key and its account: this runs on every request
-    const r = await this.db.selectFrom('api_keys').innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
-      .select([
-        'api_keys.id as key_id', 'api_keys.scopes', 'api_keys.expires_at', 'api_keys.revoked_at', 'api_keys.last_used_at',
-        'accounts.id', 'accounts.zelid', 'accounts.email', 'accounts.plan', 'accounts.capacity_bytes', 'accounts.active',
-        'accounts.role', 'accounts.created_at'
-      ])
-      .where('api_keys.key_hash', '=', hashKey(key)).executeTakeFirst()
+    const hash = hashKey(key)
+    const r = await this.keyRow(hash)
     const now = Date.now()
     if (r === undefined) throw new CairnError('unauthenticated', 'Invalid credentials')
     // a key that once was valid: dialects may say so (the gateway answers 403 "invalidated")
@@ -241,9 +267,43 @@ export class Accounts {
     if (r.expires_at !== null && r.expires_at <= now) throw new CairnError('unauthenticated', 'Invalid credentials', { reason: 'expired' })
     // last-used is for people, not for security: refresh it at most once a minute per key
     if (r.last_used_at === null || now - r.last_used_at > 60_000) {
+      r.last_used_at = now
       await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', r.key_id).execute()
     }
     return { account: this.toAccount(r), keyId: r.key_id, scopes: JSON.parse(r.scopes) as string[] }
+  }
+
+  /**
+   * The row of a key and its account. This runs on every request, so a key found is trusted
+   * for AUTH_CACHE_MS without another query. Trust ends at once when this process revokes a
+   * key or changes an account (`keysChanged`), and when another process (the CLI) commits
+   * anything (`changedElsewhere`: SQLite's data_version). A store without such a counter
+   * (PostgreSQL, shared by many nodes) is asked every time, so that a key revoked on one
+   * node is refused by every node at once. Unknown keys are never cached.
+   */
+  private async keyRow (hash: string): Promise<KeyRow | undefined> {
+    if (this.changedElsewhere === undefined) return await this.queryKeyRow(hash)
+    const version = this.changedElsewhere()
+    const hit = this.keyCache.get(hash)
+    if (hit !== undefined && Date.now() - hit.at < AUTH_CACHE_MS && hit.version === version) return hit.row
+    if (hit !== undefined) this.keyCache.delete(hash)
+    const generation = this.generation
+    const r = await this.queryKeyRow(hash)
+    if (r !== undefined && generation === this.generation) {
+      if (this.keyCache.size >= AUTH_CACHE_MAX) this.keyCache.delete(this.keyCache.keys().next().value as string)
+      this.keyCache.set(hash, { row: r, at: Date.now(), version })
+    }
+    return r
+  }
+
+  private async queryKeyRow (hash: string): Promise<KeyRow | undefined> {
+    return await this.db.selectFrom('api_keys').innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
+      .select([
+        'api_keys.id as key_id', 'api_keys.scopes', 'api_keys.expires_at', 'api_keys.revoked_at', 'api_keys.last_used_at',
+        'accounts.id', 'accounts.zelid', 'accounts.email', 'accounts.plan', 'accounts.capacity_bytes', 'accounts.active',
+        'accounts.role', 'accounts.created_at'
+      ])
+      .where('api_keys.key_hash', '=', hash).executeTakeFirst()
   }
 
   /** The first start of a fresh store makes an admin account and key; later starts do not. */

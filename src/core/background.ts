@@ -1,5 +1,6 @@
 /**
- * The worker's duties: running jobs (tasks, mail, ...) and, on timers, the garbage collector
+ * The worker's duties: running jobs (tasks, mail, ...) and, on timers, the garbage collector,
+ * the hourly prune of finished jobs older than CAIRN_JOB_RETENTION_DAYS,
  * and the sweep of what uploads that never committed left behind. `cairn serve` runs them in-process by default (one embedded
  * node does everything); in a deployment of many nodes the API nodes run with
  * CAIRN_SERVE_WORKER=false and one or more `cairn worker` processes run them instead.
@@ -45,6 +46,9 @@ export function startBackgroundDuties (core: Core, log: DutyLog): BackgroundDuti
   // jobs of every kind this process registered; CAIRN_JOB_CONCURRENCY=0 turns them off here
   if (config.jobConcurrency > 0) core.jobs.start()
   every(config.gcIntervalSeconds, 'gc', async () => await core.gc())
+  if (config.jobRetentionDays > 0) {
+    every(3600, 'job prune', async () => ({ deleted: await core.jobs.prune(Date.now() - config.jobRetentionDays * 86_400_000) }))
+  }
   if (core.metadata.dialect !== 'sqlite' || config.s3 !== undefined) {
     every(Math.max(60, Math.floor(config.leftoverAgeSeconds / 4)), 'leftover sweep', async () => await core.sweepLeftovers(config.leftoverAgeSeconds * 1000))
   }

@@ -17,7 +17,7 @@ import type { IngestResult } from './content/ingest.js'
 import type { ImportProfile } from './content/profiles.js'
 import { CairnError, notFound } from './errors.js'
 import { capacityExceeded, metered, type ByteBudget } from './limits.js'
-import { sniffing } from './mime.js'
+import { sniffContentType, sniffing } from './mime.js'
 import { codecContentType } from './content/blocks.js'
 import { fileName, parseFolderPath, relativeFilePath } from './paths.js'
 import { isThumbnailable, makeThumbnail } from './thumbnails.js'
@@ -55,9 +55,11 @@ export interface UploadSource {
   filename: string | undefined
   mimetype: string | undefined
   content: AsyncIterable<Uint8Array>
+  /** the multipart field name of the part (Flux clients name the field after the file) */
+  field?: string
 }
 
-function toEntry (r: Database['entries']): Entry {
+export function toEntry (r: Database['entries']): Entry {
   return {
     id: r.id,
     kind: r.kind as Entry['kind'],
@@ -137,7 +139,7 @@ export class Drive {
   }
 
   /** Folder id for a path, creating missing folders ('' for the top level). */
-  private async ensureFolder (trx: Trx, accountId: string, spaceId: string, segments: string[]): Promise<string> {
+  async ensureFolder (trx: Trx, accountId: string, spaceId: string, segments: string[]): Promise<string> {
     let parent = ''
     for (const name of segments) {
       const existing = await trx.selectFrom('entries').select('id')
@@ -184,7 +186,7 @@ export class Drive {
    * transaction (concurrent uploads cannot together exceed it), add the entry.
    * Packs that turn out redundant or whose transaction failed are deleted.
    */
-  private async commit<T> (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<T>): Promise<T> {
+  async commit<T> (account: Account, imports: IngestResult[], write: (trx: Trx) => Promise<T>): Promise<T> {
     return await this.commitRecords(account, imports.map(r => ({
       order: r.root.cid.toString(),
       record: async (trx: Trx) => (await this.content.record(trx, r)).duplicate,
@@ -244,6 +246,9 @@ export class Drive {
       throw new CairnError('invalid_argument', `the DAG of root ${incomplete.cid.toString()} is incomplete: block ${String(incomplete.missing)} is not in the CAR`)
     }
     const spaceId = await this.space(account.id, spaceName)
+    const types = await Promise.all(imported.roots.map(async r => r.kind === 'dag'
+      ? (codecContentType(r.cid.code) ?? 'application/octet-stream')
+      : r.kind === 'file' ? (await sniffContentType(r.head ?? new Uint8Array(0), '')).split(';')[0] : null))
     let rootCids: string[] = []
     const entries = await this.commitRecords(account, [{
       order: imported.roots[0].cid.toString(),
@@ -270,7 +275,7 @@ export class Drive {
           name: cid,
           cid,
           size: root.size,
-          mimetype: root.kind === 'dag' ? (codecContentType(root.cid.code) ?? 'application/octet-stream') : null,
+          mimetype: types[i],
           thumbnail_cid: null,
           pinned: 1,
           created_at: Date.now() + i
@@ -638,7 +643,7 @@ async function addUsage (trx: Trx, accountId: string, delta: number): Promise<vo
  * size of each CID the account did not reference before (a CID named by several of the new
  * entries counts once). The caller holds the account's row lock.
  */
-async function insertEntries (trx: Trx, accountId: string, rows: Array<Database['entries']>): Promise<void> {
+export async function insertEntries (trx: Trx, accountId: string, rows: Array<Database['entries']>): Promise<void> {
   const incoming = maxSizeByCid(rows)
   const before = await heldSizes(trx, accountId, [...incoming.keys()])
   await trx.insertInto('entries').values(rows).execute()
@@ -652,7 +657,7 @@ async function insertEntries (trx: Trx, accountId: string, rows: Array<Database[
  * each CID the account no longer references at all; a CID still named by another of its
  * entries (in another folder or space) keeps counting. The caller holds the account's row lock.
  */
-async function uncountRemoved (trx: Trx, accountId: string, removed: Array<{ cid: string | null, size: number }>): Promise<void> {
+export async function uncountRemoved (trx: Trx, accountId: string, removed: Array<{ cid: string | null, size: number }>): Promise<void> {
   const gone = maxSizeByCid(removed)
   const remaining = await heldSizes(trx, accountId, [...gone.keys()])
   let delta = 0

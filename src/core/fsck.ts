@@ -53,7 +53,8 @@ export async function fsck (deps: { db: Db, blobs: BlobStore }, onProgress?: (pa
         return undefined
       })
       const root = CID.parse(p.root_cid)
-      if (roots === undefined || roots.length !== 1 || !roots[0].multihash.bytes.every((b, i) => b === root.multihash.bytes[i])) {
+      // an upload's pack names one root; a pack made from an imported CAR keeps all the CAR's roots
+      if (roots === undefined || roots.length === 0 || !roots.some(r => r.multihash.bytes.length === root.multihash.bytes.length && r.multihash.bytes.every((b, i) => b === root.multihash.bytes[i]))) {
         report.problems.push({ pack: p.blob_key, problem: 'bad_header', detail: `header does not name root ${p.root_cid}` })
       }
     } catch {

@@ -155,11 +155,18 @@ export class Gateway {
     }
     const roots: CID[] = []
     const escaped = path.map(s => s.replace(/\//g, '\\/'))
+    let remainder: string[] = []
     try {
-      for await (const step of walkPath([root.toString(), ...escaped].join('/'), recording, { signal })) roots.push(step.cid)
+      for await (const step of walkPath([root.toString(), ...escaped].join('/'), recording, { signal })) {
+        roots.push(step.cid)
+        remainder = step.remainder
+      }
     } catch (err) {
       throw translate(err, root, path)
     }
+    // the walk consumed the rest inside a dag-cbor/dag-json document without reaching a link:
+    // the path names a value inside a block, which has no CID of its own to serve
+    if (remainder.length > 0) throw notFound(`"${remainder.join('/')}" is inside the document ${roots[roots.length - 1].toString()}, not a link to another block`)
     const terminus = roots[roots.length - 1] ?? root
     // the terminus's own block goes with its DAG, not with the path
     const pathBlocks = path.length === 0 ? [] : read.filter(b => !b.cid.equals(terminus))

@@ -44,3 +44,51 @@ export function relativeFilePath (sent: string | undefined, fallback: string): s
   for (const s of segments) checkSegment(s, MAX_NAME)
   return segments.join('/')
 }
+
+/**
+ * Strict paths for volumes and Fluxshare, where a path names one place and anything odd is
+ * refused rather than tidied: not a string, empty segments ('//'), a leading '/' (absolute),
+ * '.' or '..', NUL and other control characters, backslashes, separators or dots still
+ * percent-encoded after the URL was decoded once (%2F, %5C, %2E: a double-encoded escape),
+ * bidirectional-text controls (names that display differently from what they are), and
+ * segments over 255 UTF-8 bytes or paths over 4096. Names are NFC-normalised, so a name
+ * typed composed or decomposed is the same name. A trailing '/' is allowed. '' is the root.
+ */
+export const MAX_STRICT_SEGMENT_BYTES = 255
+export const MAX_STRICT_PATH_BYTES = 4096
+// eslint-disable-next-line no-control-regex
+const STRICT_CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+const ENCODED = /%(2f|5c|2e|00)/i
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+export function strictPath (input: unknown, what = 'path'): string[] {
+  if (typeof input !== 'string') throw invalid(`${what} must be a string`)
+  if (input === '') return []
+  if (input.includes('\u0000')) throw invalid(`${what} contains a NUL character`)
+  if (input.includes('\\')) throw invalid(`${what} contains a backslash`)
+  if (input.startsWith('/')) throw invalid(`${what} must be relative (no leading /)`)
+  if (input.includes('//')) throw invalid(`${what} contains an empty segment (//)`)
+  if (LONE_SURROGATE.test(input)) throw invalid(`${what} is not valid Unicode`)
+  const normal = input.normalize('NFC')
+  if (Buffer.byteLength(normal) > MAX_STRICT_PATH_BYTES) throw invalid(`${what} is longer than ${MAX_STRICT_PATH_BYTES} bytes`)
+  const segments = normal.split('/')
+  if (segments[segments.length - 1] === '') segments.pop()
+  if (segments.length > MAX_DEPTH) throw invalid(`${what} is deeper than ${MAX_DEPTH} levels`)
+  for (const s of segments) strictName(s, what)
+  return segments
+}
+
+/** One name (no '/'), by the same rules. */
+export function strictName (input: unknown, what = 'name'): string {
+  if (typeof input !== 'string' || input.length === 0) throw invalid(`${what} must be a non-empty string`)
+  const s = input.normalize('NFC')
+  if (s.includes('/')) throw invalid(`${what} may not contain /`)
+  if (s === '.' || s === '..') throw invalid(`${what} may not be . or ..`)
+  if (s.includes('\\')) throw invalid(`${what} contains a backslash`)
+  if (STRICT_CONTROL.test(s)) throw invalid(`${what} contains control characters`)
+  if (BIDI.test(s)) throw invalid(`${what} contains bidirectional-text control characters`)
+  if (ENCODED.test(s)) throw invalid(`${what} contains a percent-encoded separator, dot or NUL`)
+  if (Buffer.byteLength(s) > MAX_STRICT_SEGMENT_BYTES) throw invalid(`${what} is longer than ${MAX_STRICT_SEGMENT_BYTES} bytes`)
+  return s
+}

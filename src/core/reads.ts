@@ -55,7 +55,8 @@ export class Reads {
         size,
         read: (range) => entry.type === 'identity'
           ? entry.content(range === undefined ? { signal } : { offset: range.start, length: range.end - range.start, signal })
-          : this.content.readFile(entry.cid, range?.start ?? 0, range?.end ?? size, signal)
+          // the exporter has read the root block already: hand it on rather than read it again
+          : this.content.readFile(entry.cid, range?.start ?? 0, range?.end ?? size, signal, entry.node)
       }
     }
     throw new CairnError('unsupported_media', `${entry.cid.toString()} is not a UnixFS file or directory`)

@@ -10,6 +10,7 @@ import type { Core } from '../core/core.js'
 import { fluxdriveDialect, FLUXDRIVE_PREFIX } from '../dialects/fluxdrive/index.js'
 import { adminDialect, ADMIN_PREFIX } from '../dialects/admin/index.js'
 import { gatewayDialect, GATEWAY_PREFIX } from '../dialects/gateway/index.js'
+import { fluxDialect, FLUX_PREFIXES } from '../dialects/flux/index.js'
 import { fluidCloudDialect } from '../dialects/fluidcloud/index.js'
 import { Metrics } from './metrics.js'
 
@@ -45,13 +46,14 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   await app.register(swagger, {
     openapi: {
       info: { title: 'Cairn', version: '0.1.0', description: 'Content-addressed file storage' },
-      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'ZELID:API_KEY_SECRET' }, bearer: { type: 'http', scheme: 'bearer', description: 'an API key' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key (ak_...)' } } }
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic', description: 'ZELID:API_KEY_SECRET' }, bearer: { type: 'http', scheme: 'bearer', description: 'an API key' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key (ak_...)' }, zelidauth: { type: 'apiKey', in: 'header', name: 'zelidauth', description: 'a wallet session: {"zelid","signature","loginPhrase"} as JSON or a querystring' } } }
     }
   })
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched'
-    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : route.startsWith(GATEWAY_PREFIX) ? 'gateway' : route.startsWith(ADMIN_PREFIX) ? 'admin' : route.startsWith(config.cloud.prefix) ? 'fluidcloud' : 'system'
+    const dialect = route.startsWith(FLUXDRIVE_PREFIX) ? 'fluxdrive' : route.startsWith(GATEWAY_PREFIX) ? 'gateway' : route.startsWith(ADMIN_PREFIX) ? 'admin'
+      : route.startsWith(config.cloud.prefix) ? 'fluidcloud' : FLUX_PREFIXES.some(p => route.startsWith(p + '/')) ? 'flux' : 'system'
     metrics.requests.inc({ dialect, route, method: req.method, status: String(reply.statusCode) })
     metrics.latency.observe({ dialect, route }, reply.elapsedTime / 1000)
   })
@@ -72,6 +74,8 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   await app.register(async scope => { await fluidCloudDialect(scope, { core, metrics }) }, { prefix: config.cloud.prefix })
   app.get(`${config.cloud.prefix}/openapi.json`, { schema: { hide: true } }, async () => cloudOpenapi(app, config.cloud.prefix, config.cloud.host))
   await app.register(async scope => { await adminDialect(scope, { core }) }, { prefix: ADMIN_PREFIX })
+  await fluxDialect(app, { core, metrics })
+  app.get('/id/openapi.json', { schema: { hide: true } }, async () => openapiFor(app, FLUX_PREFIXES, 'Flux node API (identity and files)', ['zelidauth']))
   app.get(`${ADMIN_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, ADMIN_PREFIX, 'Cairn operator API', ['bearer']))
 
   return { app, metrics }
@@ -111,8 +115,9 @@ function cloudOpenapi (app: FastifyInstance, prefix: string, host: string | unde
 }
 
 /** The OpenAPI document restricted to one dialect's paths. */
-function openapiFor (app: FastifyInstance, prefix: string, title: string, security: string[]): unknown {
+function openapiFor (app: FastifyInstance, prefix: string | readonly string[], title: string, security: string[]): unknown {
   const doc = app.swagger() as { info: Record<string, unknown>, paths?: Record<string, unknown> } & Record<string, unknown>
-  const paths = Object.fromEntries(Object.entries(doc.paths ?? {}).filter(([p]) => p.startsWith(prefix + '/') && !p.endsWith('/openapi.json')))
+  const prefixes = typeof prefix === 'string' ? [prefix] : prefix
+  const paths = Object.fromEntries(Object.entries(doc.paths ?? {}).filter(([p]) => prefixes.some(x => p.startsWith(x + '/')) && !p.endsWith('/openapi.json')))
   return { ...doc, info: { ...doc.info, title }, paths, security: security.map(s => ({ [s]: [] })) }
 }

@@ -73,7 +73,7 @@ export async function openMultipart (req: FastifyRequest, steering: readonly str
     while (part !== undefined) {
       handed++
       const current = part
-      yield { filename: current.filename, mimetype: current.mimetype, content: guarded(current) }
+      yield { filename: current.filename, mimetype: current.mimetype, content: guarded(current), field: current.fieldname }
       // asking for the next part before this one was read would silently empty it: refuse
       if (!current.file.readableEnded && !current.file.destroyed) {
         throw new Error('multipart: a file part was not consumed before the next was requested')

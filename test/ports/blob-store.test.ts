@@ -8,10 +8,10 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm, utimes } from 'node:fs/promises'
+import { mkdtemp, open, readFile, rm, utimes, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FsBlobStore } from '../../src/adapters/blob/fs-blob-store.js'
+import { FsBlobStore, writeFully, type PositionalWriter } from '../../src/adapters/blob/fs-blob-store.js'
 import type { S3BlobStore } from '../../src/adapters/blob/s3-blob-store.js'
 import { CairnError } from '../../src/core/errors.js'
 import type { BlobStore, PackSink } from '../../src/core/ports/blob-store.js'
@@ -286,10 +286,68 @@ export function blobStoreSuite (name: string, factory: BlobStoreFactory): void {
         assert.deepEqual(Buffer.from(await store.read(sink.key, 0, header.byteLength)), header)
       })
     })
+
+    test('parts may be overwritten once append resolves (the store keeps its own copy)', async () => {
+      await withStore(async ({ store }) => {
+        const header = randomBytes(8)
+        const sink = await store.createPack(header.byteLength)
+        const buf = randomBytes(70_000)
+        const kept = Buffer.from(buf)
+        const head = randomBytes(10)
+        const keptHead = Buffer.from(head)
+        const off = await sink.append(head, buf)
+        buf.fill(0xee) // as ingest does when it reuses a chunk buffer
+        head.fill(0xee)
+        await sink.complete(header)
+        assert.deepEqual(Buffer.from(await store.read(sink.key, off, 10 + 70_000)), Buffer.concat([keptHead, kept]))
+      })
+    })
   })
 }
 
 // ---- adapters ----
+
+describe('FsBlobStore: short writes', () => {
+  /** a real file whose writes take at most `max` bytes each, as a nearly full disk does */
+  function stingy (fh: FileHandle, max: number): PositionalWriter & { calls: number } {
+    const w = {
+      calls: 0,
+      write: async (b: Uint8Array, o: number, len: number, pos: number) => { w.calls++; return await fh.write(b, o, Math.min(len, max), pos) },
+      writev: async (bufs: Uint8Array[], pos: number) => {
+        w.calls++
+        const out: Uint8Array[] = []
+        let n = 0
+        for (const b of bufs) { if (n >= max) break; const t = b.subarray(0, max - n); out.push(t); n += t.byteLength }
+        return await fh.writev(out, pos)
+      }
+    }
+    return w as unknown as PositionalWriter & { calls: number }
+  }
+
+  test('writeFully writes the rest after a short write, across part boundaries', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-short-'))
+    try {
+      const fh = await open(join(dir, 'f'), 'w+')
+      const parts = [randomBytes(5), randomBytes(3000), Buffer.alloc(0), randomBytes(1), randomBytes(4097)]
+      const w = stingy(fh, 1000)
+      await writeFully(w, parts, 7)
+      await fh.close()
+      const got = await readFile(join(dir, 'f'))
+      assert.deepEqual(got.subarray(7), Buffer.concat(parts))
+      assert.ok(w.calls >= 8, `expected several writes, got ${w.calls}`)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('writeFully fails when a write makes no progress', async () => {
+    const nothing = {
+      write: async () => ({ bytesWritten: 0, buffer: new Uint8Array(0) }),
+      writev: async () => ({ bytesWritten: 0, buffers: [] })
+    } as unknown as PositionalWriter
+    await assert.rejects(writeFully(nothing, [randomBytes(10)], 0), /wrote nothing/)
+  })
+})
 
 blobStoreSuite('filesystem (FsBlobStore)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-blob-'))

@@ -115,6 +115,9 @@ async function survivesLostConnections (loc: Location, cut: () => Promise<void>)
 
 /** The real domain services over one store, with a filesystem blob store in a temp dir. */
 interface World {
+  /** the database, to open a second connection to it (as another process would) */
+  database: MetadataDatabase
+  config: ReturnType<typeof loadConfig>
   store: MetadataStore
   accounts: Accounts
   blobs: FsBlobStore
@@ -137,10 +140,12 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
       const store = await database.open()
       const blobs = await new FsBlobStore(blobDir).init()
       const config = loadConfig({ CAIRN_DATA_DIR: database.location.dataDir })
-      const accounts = new Accounts(store.db, config)
+      const accounts = new Accounts(store.db, config, store.changedElsewhere)
       const content = new ContentStore(store.db, blobs)
       const drive = new Drive(store.db, content, { thumbnailMaxSourceBytes: config.thumbnailMaxSourceBytes, thumbnailSize: config.thumbnailSize })
       const w: World = {
+        database,
+        config,
         store,
         accounts,
         blobs,
@@ -207,7 +212,7 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         for (let i = 0; i < 2; i++) {
           const again = await database.open()
           const applied = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute() as Array<{ name: string }>
-          assert.deepEqual(applied.map(r => r.name), MIGRATION_NAMES, 'each migration is recorded once')
+          assert.deepEqual(applied.map(r => r.name).sort(), MIGRATION_NAMES, 'each migration is recorded once')
           const back = await new Accounts(again.db, loadConfig({ CAIRN_DATA_DIR: database.location.dataDir })).get(a.id)
           assert.equal(back.email, 'someone@example.org')
           await again.close()
@@ -408,6 +413,28 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
         await assert.rejects(accounts.revokeKey(info.id, a.id), code('not_found'), 'already revoked')
         const listed = await accounts.listKeys(a.id)
         assert.equal(typeof listed[0].revokedAt, 'number')
+      })
+    })
+
+    test('keys: a key revoked or an account deactivated by another process is refused (at once on SQLite)', async () => {
+      await withWorld(async ({ accounts, account, database, config, store }) => {
+        const a = await account()
+        const { key, info } = await accounts.createKey(a.id)
+        assert.equal((await accounts.authenticate(key)).account.active, true) // cached from here on
+        const other = await database.open() // another connection: the CLI, or another server
+        try {
+          const elsewhere = new Accounts(other.db, config, other.changedElsewhere)
+          await elsewhere.update(a.id, { active: false })
+          // SQLite sees another connection's commit at once; PostgreSQL servers trust a key
+          // for at most 2 s (Accounts' AUTH_CACHE_MS)
+          if (store.changedElsewhere === undefined) await sleep(2100)
+          assert.equal((await accounts.authenticate(key)).account.active, false)
+          await elsewhere.revokeKey(info.id)
+          if (store.changedElsewhere === undefined) await sleep(2100)
+          await assert.rejects(accounts.authenticate(key), code('unauthenticated'))
+        } finally {
+          await other.close()
+        }
       })
     })
 

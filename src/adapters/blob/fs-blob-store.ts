@@ -62,6 +62,8 @@ export class FsBlobStore implements BlobStore {
     let size = headerLength
     let sinceFlush = 0
     let flushing: Promise<void> | undefined
+    /** a background flush that failed: the pack cannot be made durable, so it must not complete */
+    let flushFailed: { err: unknown } | undefined
     let done = false
     const writes = new Set<Promise<unknown>>()
 
@@ -74,7 +76,7 @@ export class FsBlobStore implements BlobStore {
         const length = parts.reduce((n, p) => n + p.byteLength, 0)
         size += length
         sinceFlush += length
-        const w = parts.length === 1 ? fh.write(parts[0], 0, length, offset) : fh.writev(parts, offset)
+        const w = writeFully(fh, parts, offset)
         writes.add(w)
         try {
           await w
@@ -83,7 +85,7 @@ export class FsBlobStore implements BlobStore {
         }
         if (sinceFlush >= FLUSH_EVERY && flushing === undefined) {
           sinceFlush = 0
-          flushing = fh.datasync().finally(() => { flushing = undefined })
+          flushing = fh.datasync().catch(err => { flushFailed ??= { err } }).finally(() => { flushing = undefined })
         }
         return offset
       },
@@ -93,8 +95,9 @@ export class FsBlobStore implements BlobStore {
         done = true
         try {
           await Promise.all(writes)
-          await fh.write(header, 0, header.byteLength, 0)
+          await writeFully(fh, [header], 0)
           if (flushing !== undefined) await flushing
+          if (flushFailed !== undefined) throw flushFailed.err
           await fh.datasync()
           await fh.close()
           await this.ensureShard(key.slice(0, 2))
@@ -110,7 +113,7 @@ export class FsBlobStore implements BlobStore {
         if (done) return
         done = true
         await Promise.allSettled(writes)
-        if (flushing !== undefined) await flushing.catch(() => {})
+        if (flushing !== undefined) await flushing
         await fh.close().catch(() => {})
         await unlink(tmp).catch(() => {})
       }
@@ -203,6 +206,30 @@ export class FsBlobStore implements BlobStore {
     const all = [...this.readers.values()]
     this.readers.clear()
     await Promise.allSettled(all.map(async h => { await (await h).close() }))
+  }
+}
+
+/** the part of `fh` that writeFully needs (a FileHandle) */
+export type PositionalWriter = Pick<FileHandle, 'write' | 'writev'>
+
+/**
+ * Write all of `parts` at `offset`. A positional write may write fewer bytes than asked
+ * without an error (e.g. the disk filled up part way): write the rest, and fail if a write
+ * makes no progress, so a pack is never completed with a hole in it. The parts are not
+ * copied; the caller may reuse them once this resolves.
+ */
+export async function writeFully (fh: PositionalWriter, parts: Uint8Array[], offset: number): Promise<void> {
+  let rest = parts.filter(p => p.byteLength > 0)
+  let at = offset
+  while (rest.length > 0) {
+    const { bytesWritten } = rest.length === 1
+      ? await fh.write(rest[0], 0, rest[0].byteLength, at)
+      : await fh.writev(rest, at)
+    if (!(bytesWritten > 0)) throw new Error(`pack write at offset ${at} wrote nothing (disk full?)`)
+    at += bytesWritten
+    let skip = bytesWritten
+    while (rest.length > 0 && skip >= rest[0].byteLength) skip -= (rest.shift() as Uint8Array).byteLength
+    if (skip > 0) rest[0] = rest[0].subarray(skip)
   }
 }
 

@@ -13,7 +13,11 @@
  * the part being filled, and the parts in flight, whatever the pack size. Every append copies
  * its bytes before it resolves, so callers may reuse their buffers.
  *
- * Reading is ranged GETs. Incomplete packs are invisible (S3 shows an object only once its
+ * Reading is ranged GETs. A reader walking a pack front to back in small reads (a v0 file is
+ * read leaf by leaf, 256 KiB at a time) would pay one round trip per leaf; once reads of a pack
+ * are seen to follow each other, it is fetched in read-ahead windows instead, the next window
+ * requested while the current one is consumed (bounded: readCacheBytes for the whole store).
+ * Incomplete packs are invisible (S3 shows an object only once its
  * PutObject or CompleteMultipartUpload succeeded); their leftovers are multipart uploads that
  * sweepIncomplete aborts once they are old enough.
  *
@@ -51,6 +55,10 @@ export interface S3BlobStoreOptions {
   partSize?: number
   /** parts of one pack uploaded at once */
   uploadConcurrency?: number
+  /** sequential small reads of one pack are served from read-ahead windows of this size */
+  readAheadBytes?: number
+  /** all read-ahead windows of this store together hold at most this much */
+  readCacheBytes?: number
   /** attempts per request, backoff between them */
   maxAttempts?: number
   /** sockets to the endpoint */
@@ -67,6 +75,10 @@ const PARTS_PER_SIZE_STEP = 250
 const KEY_RE = /^[a-z0-9]{8,64}$/
 /** SigV4 presigned URLs live at most 7 days */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+/** reads shorter than this may be served from read-ahead windows */
+const SMALL_READ = 1024 * 1024
+/** a read starting at most this far after the previous one ended counts as sequential */
+const SEQUENTIAL_GAP = 64 * 1024
 /** a broken-off GET body is resumed this many times */
 const BODY_RESUMES = 3
 
@@ -134,11 +146,24 @@ class GrowBuffer {
   bytes (): Buffer { return this.buf.subarray(0, this.fill) }
 }
 
+/** A fetched (or being fetched) span of a pack, for sequential small reads. */
+interface Window {
+  key: string
+  start: number
+  /** bytes asked for; the fetched buffer is shorter at the end of the pack */
+  size: number
+  bytes: Promise<Buffer>
+  /** once fetched */
+  length: number | undefined
+}
+
 interface LiveSink {
   startedAt: number
   uploadId: () => string | undefined
   /** drop the pack because it is stale (sweepIncomplete): it can no longer complete */
   sweep: () => Promise<void>
+  /** bytes this pack holds in memory: part 1, the part being filled, parts in flight */
+  held: () => number
 }
 
 export class S3BlobStore implements BlobStore {
@@ -150,6 +175,13 @@ export class S3BlobStore implements BlobStore {
   private readonly uploadConcurrency: number
   /** packs being written by this process */
   private readonly live = new Map<string, LiveSink>()
+  private readonly readAhead: number
+  private readonly readCacheBytes: number
+  /** read-ahead windows, least recently used first */
+  private readonly windows = new Map<string, Window>()
+  private windowBytes = 0
+  /** where the last small read of each recently read pack ended */
+  private readonly lastEnd = new Map<string, number>()
   readonly presigner: BlobPresigner
 
   constructor (readonly options: S3BlobStoreOptions) {
@@ -160,6 +192,8 @@ export class S3BlobStore implements BlobStore {
     this.partSize = options.partSize ?? DEFAULT_PART
     if (this.partSize < S3_MIN_PART) throw new Error(`S3 part size must be at least ${S3_MIN_PART} bytes`)
     this.uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4)
+    this.readAhead = options.readAheadBytes ?? 8 * MiB
+    this.readCacheBytes = options.readCacheBytes ?? 64 * MiB
     const maxSockets = options.maxSockets ?? 64
     this.client = new S3Client({
       endpoint: options.endpoint,
@@ -269,10 +303,12 @@ export class S3BlobStore implements BlobStore {
       }
     }
 
+    let inflightBytes = 0
     const startPart = (partNumber: number, body: Buffer): void => {
+      inflightBytes += body.byteLength
       const p = uploadPart(partNumber, body).catch(err => { failure ??= err })
       inflight.add(p)
-      void p.finally(() => inflight.delete(p))
+      void p.finally(() => { inflight.delete(p); inflightBytes -= body.byteLength })
     }
 
     const copyIn = (src: Uint8Array): void => {
@@ -366,6 +402,7 @@ export class S3BlobStore implements BlobStore {
           }
           if ((state as string) === 'aborted') throw new Error('pack was swept while completing')
           state = 'done'
+          store.forgetReads(key) // a pack copied over an older one of the same key
           finish()
         } catch (err) {
           state = 'aborted'
@@ -384,6 +421,7 @@ export class S3BlobStore implements BlobStore {
     this.live.set(key, {
       startedAt: Date.now(),
       uploadId: () => knownUploadId,
+      held: () => first.buf.byteLength + (current?.buf.byteLength ?? 0) + inflightBytes,
       sweep: async () => {
         if (state !== 'open') return
         state = 'aborted'
@@ -392,6 +430,13 @@ export class S3BlobStore implements BlobStore {
       }
     })
     return sink
+  }
+
+  /** Bytes that packs being written hold in memory now (for tests and metrics). */
+  bufferedBytes (): number {
+    let n = 0
+    for (const l of this.live.values()) n += l.held()
+    return n
   }
 
   /**
@@ -419,6 +464,99 @@ export class S3BlobStore implements BlobStore {
   async read (key: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     const objectKey = this.objectKey(key)
     if (length === 0) return new Uint8Array(0)
+    if (length < SMALL_READ && this.readAhead > 0) {
+      const hit = await this.fromWindow(key, offset, length, signal)
+      if (hit !== undefined) return hit
+    }
+    return await this.readExact(objectKey, key, offset, length, signal)
+  }
+
+  /**
+   * A small read served from a read-ahead window: one that already covers it, or a new one
+   * when this read follows the previous small read of the pack. undefined: read it directly.
+   */
+  private async fromWindow (key: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    const end = offset + length
+    const previous = this.lastEnd.get(key)
+    this.lastEnd.delete(key)
+    this.lastEnd.set(key, end)
+    if (this.lastEnd.size > 4096) this.lastEnd.delete(this.lastEnd.keys().next().value as string)
+    let w = this.windowAt(key, offset)
+    if (w === undefined) {
+      const sequential = previous !== undefined && offset >= previous && offset - previous <= SEQUENTIAL_GAP
+      if (!sequential) return undefined
+      w = this.fetchWindow(key, offset)
+    }
+    const out = Buffer.allocUnsafe(length)
+    let pos = offset
+    for (;;) {
+      let bytes: Buffer
+      try {
+        bytes = await w.bytes
+      } catch (err) {
+        if (err instanceof CairnError && err.code === 'not_found') throw err
+        return undefined // the window failed: read directly
+      }
+      const take = Math.min(end, w.start + bytes.byteLength) - pos
+      if (take <= 0) return undefined
+      bytes.copy(out, pos - offset, pos - w.start, pos - w.start + take)
+      pos += take
+      // read on ahead while this window is consumed
+      const next = w.start + w.size
+      if (w.length === w.size && end - w.start > w.size / 2 && this.windowAt(key, next) === undefined) this.fetchWindow(key, next).bytes.catch(() => {})
+      if (pos >= end) break
+      if (bytes.byteLength < w.size) return undefined // the pack ends first: the exact read says so
+      w = this.windowAt(key, pos) ?? this.fetchWindow(key, pos) // the read spans two windows
+    }
+    signal?.throwIfAborted()
+    return out
+  }
+
+  /** the window of `key` that holds (or will hold) byte `pos`, most recently used */
+  private windowAt (key: string, pos: number): Window | undefined {
+    for (const [id, w] of this.windows) {
+      if (w.key === key && w.start <= pos && pos < w.start + (w.length ?? w.size)) {
+        this.windows.delete(id)
+        this.windows.set(id, w)
+        return w
+      }
+    }
+    return undefined
+  }
+
+  private fetchWindow (key: string, start: number): Window {
+    const size = this.readAhead
+    const id = `${key}@${start}`
+    const w: Window = { key, start, size, length: undefined, bytes: Promise.resolve(Buffer.alloc(0)) }
+    w.bytes = (async () => {
+      const body = await this.get(this.objectKey(key), `bytes=${start}-${start + size - 1}`, undefined)
+      if (body === undefined) return Buffer.alloc(0)
+      const parts: Buffer[] = []
+      for await (const chunk of body as AsyncIterable<Buffer>) parts.push(chunk)
+      const buf = Buffer.concat(parts)
+      w.length = buf.byteLength
+      return buf
+    })()
+    w.bytes.catch(() => { if (this.windows.get(id) === w) this.dropWindow(id) })
+    this.windows.set(id, w)
+    this.windowBytes += size
+    while (this.windowBytes > this.readCacheBytes && this.windows.size > 1) this.dropWindow(this.windows.keys().next().value as string)
+    return w
+  }
+
+  private dropWindow (id: string): void {
+    const w = this.windows.get(id)
+    if (w === undefined) return
+    this.windows.delete(id)
+    this.windowBytes -= w.size
+  }
+
+  private forgetReads (key: string): void {
+    this.lastEnd.delete(key)
+    for (const [id, w] of [...this.windows]) if (w.key === key) this.dropWindow(id)
+  }
+
+  private async readExact (objectKey: string, key: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     const buf = Buffer.allocUnsafe(length)
     let got = 0
     for (let attempt = 0; ; attempt++) {
@@ -479,6 +617,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async delete (key: string): Promise<void> {
+    this.forgetReads(key)
     await this.deleteObject(this.objectKey(key))
   }
 

@@ -270,6 +270,66 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('cloud_shares_account').on('cloud_shares').columns(['account_id', 'created_at', 'id']).execute()
       await db.schema.createIndex('cloud_shares_file').on('cloud_shares').columns(['file_id']).execute()
     }
+  },
+
+  // Wallet (ZelID) login: single-use login phrases, sessions (revocable, persisted), signatures
+  // handed over with /id/providesign; and what the Flux dialect keeps beside the drive: app
+  // names claimed by an account (a volume is a space of the owning account), Fluxshare share
+  // tokens, and the volume root CID recorded with each backup archive.
+  '0004_wallet': {
+    async up (db: Kysely<any>) {
+      await db.schema.createTable('wallet_phrases')
+        .addColumn('phrase', 'text', c => c.primaryKey())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('expires_at', 'bigint', c => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('wallet_phrases_expires').on('wallet_phrases').column('expires_at').execute()
+
+      await db.schema.createTable('wallet_sessions')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('zelid', 'text', c => c.notNull())
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('login_phrase', 'text', c => c.notNull().unique())
+        .addColumn('signature', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('expires_at', 'bigint', c => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('wallet_sessions_zelid').on('wallet_sessions').column('zelid').execute()
+
+      await db.schema.createTable('wallet_signatures')
+        .addColumn('message', 'text', c => c.primaryKey())
+        .addColumn('address', 'text', c => c.notNull())
+        .addColumn('signature', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('expires_at', 'bigint', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('flux_apps')
+        .addColumn('name', 'text', c => c.primaryKey()) // lower-case app name
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('flux_shares')
+        .addColumn('token', 'text', c => c.primaryKey())
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('path', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addUniqueConstraint('flux_shares_account_path', ['account_id', 'path'])
+        .execute()
+
+      await db.schema.createTable('volume_backups')
+        .addColumn('archive_cid', 'text', c => c.notNull())
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('app', 'text', c => c.notNull())
+        .addColumn('component', 'text', c => c.notNull())
+        .addColumn('volume_root_cid', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addPrimaryKeyConstraint('volume_backups_pk', ['account_id', 'archive_cid'])
+        .execute()
+    }
   }
 }
 
@@ -288,7 +348,9 @@ class StaticProvider implements MigrationProvider {
 }
 
 export async function migrate (db: Kysely<any>): Promise<void> {
-  const migrator = new Migrator({ db, provider: new StaticProvider() })
+  // unordered: migrations are numbered by parallel branches, so a store may have run 0004
+  // before 0003 lands; each migration is independent of the ones numbered after it
+  const migrator = new Migrator({ db, provider: new StaticProvider(), allowUnorderedMigrations: true })
   const { error, results } = await migrator.migrateToLatest()
   if (error !== undefined) {
     const failed = results?.find(r => r.status === 'Error')

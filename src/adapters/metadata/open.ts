@@ -14,6 +14,12 @@ export type Db = Kysely<Database>
 export interface MetadataStore {
   db: Db
   dialect: 'sqlite' | 'postgres'
+  /**
+   * A number that changes whenever another process (the CLI) commits to the store, read
+   * without a query through Kysely; the process's own commits do not change it. SQLite only
+   * (its `data_version`); PostgreSQL, where other servers may commit, cannot tell this cheaply.
+   */
+  changedElsewhere?: () => number
   close: () => Promise<void>
 }
 
@@ -99,7 +105,13 @@ export async function openMetadataStore (opts: { dataDir: string, databaseUrl?: 
       await db.destroy()
       throw err
     }
-    return { db, dialect: 'sqlite' as const, close: async () => { await db.destroy() } }
+    const dataVersion = file.prepare('PRAGMA data_version').pluck()
+    return {
+      db,
+      dialect: 'sqlite' as const,
+      changedElsewhere: () => dataVersion.get() as number,
+      close: async () => { await db.destroy() }
+    }
   })
   sqliteOpens.set(path, opening)
   try {

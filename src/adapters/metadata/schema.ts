@@ -140,6 +140,61 @@ export interface EntriesTable {
   created_at: number
 }
 
+/** a login phrase handed out by /id/loginphrase: single use, 15 minutes */
+export interface WalletPhrasesTable {
+  phrase: string
+  created_at: number
+  expires_at: number
+  used_at: number | null
+}
+
+/** a wallet login: the zelidauth header names it by its login phrase */
+export interface WalletSessionsTable {
+  id: string
+  /** the wallet address as signed (0x addresses lower-case) */
+  zelid: string
+  account_id: string
+  login_phrase: string
+  signature: string
+  created_at: number
+  expires_at: number
+  revoked_at: number | null
+}
+
+/** a signature handed over with /id/providesign, readable for 15 minutes */
+export interface WalletSignaturesTable {
+  message: string
+  address: string
+  signature: string
+  created_at: number
+  expires_at: number
+}
+
+/** an app name (lower-case) and the account whose spaces hold its volumes */
+export interface FluxAppsTable {
+  name: string
+  account_id: string
+  created_at: number
+}
+
+/** a Fluxshare share: a path in the account's fluxshare space, readable with the token */
+export interface FluxSharesTable {
+  token: string
+  account_id: string
+  path: string
+  created_at: number
+}
+
+/** a backup archive (by CID) and the root CID of the volume it was made from */
+export interface VolumeBackupsTable {
+  archive_cid: string
+  account_id: string
+  app: string
+  component: string
+  volume_root_cid: string
+  created_at: number
+}
+
 export interface MetaTable {
   key: string
   value: string
@@ -157,6 +212,12 @@ export interface Database {
   meta: MetaTable
   renewal_codes: RenewalCodesTable
   jobs: JobsTable
+  wallet_phrases: WalletPhrasesTable
+  wallet_sessions: WalletSessionsTable
+  wallet_signatures: WalletSignaturesTable
+  flux_apps: FluxAppsTable
+  flux_shares: FluxSharesTable
+  volume_backups: VolumeBackupsTable
   cloud_tenants: CloudTenantsTable
   cloud_keys: CloudKeysTable
   cloud_spaces: CloudSpacesTable

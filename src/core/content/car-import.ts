@@ -8,7 +8,7 @@
  * records them. Nothing is recorded here; the drive commits it.
  */
 import { CarBlockIterator } from '@ipld/car/iterator'
-import { recursive } from 'ipfs-unixfs-exporter'
+import { exporter, recursive } from 'ipfs-unixfs-exporter'
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import type { CID } from 'multiformats/cid'
@@ -36,6 +36,8 @@ export interface CarRoot {
   members: ImportedNode[]
   /** the first block of the DAG that the CAR lacks, if any */
   missing: string | undefined
+  /** a complete file's first bytes (up to 4100), to sniff its type from */
+  head?: Uint8Array
 }
 
 export interface CarImport {
@@ -132,7 +134,7 @@ async function analyseRoot (root: CID, get: (cid: CID) => Promise<Uint8Array | u
   const rootBytes = await get(root)
   const base: Omit<CarRoot, 'kind' | 'size'> = { cid: root, dagSize, members: [], missing }
   if (rootBytes === undefined) return { ...base, kind: 'dag', size: 0 }
-  if (root.code === raw.code) return { ...base, kind: 'file', size: rootBytes.byteLength }
+  if (root.code === raw.code) return { ...base, kind: 'file', size: rootBytes.byteLength, head: rootBytes.subarray(0, HEAD_BYTES) }
   if (root.code !== dagPb.code) return { ...base, kind: 'dag', size: dagSize }
   const node = dagPb.decode(rootBytes)
   let fs: UnixFS | undefined
@@ -143,18 +145,32 @@ async function analyseRoot (root: CID, get: (cid: CID) => Promise<Uint8Array | u
     const members = missing === undefined ? await membersOf(root, get, signal) : []
     return { ...base, kind: 'directory', size, members }
   }
-  return { ...base, kind: 'file', size: Number(fs.fileSize()) }
+  return { ...base, kind: 'file', size: Number(fs.fileSize()), head: missing === undefined ? await headOf(root, get, signal) : undefined }
 }
 
-/** Every file and directory inside a UnixFS directory, with paths relative to it. */
-async function membersOf (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>, signal?: AbortSignal): Promise<ImportedNode[]> {
-  const blockstore = {
+const HEAD_BYTES = 4100
+
+async function headOf (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>, signal?: AbortSignal): Promise<Uint8Array> {
+  const entry = await exporter(root, blockstoreOf(get), { signal })
+  if (entry.type !== 'file' && entry.type !== 'raw') return new Uint8Array(0)
+  const parts: Uint8Array[] = []
+  for await (const c of entry.content({ offset: 0, length: Math.min(HEAD_BYTES, Number(entry.size)), signal })) parts.push(c)
+  return Buffer.concat(parts)
+}
+
+function blockstoreOf (get: (cid: CID) => Promise<Uint8Array | undefined>): { get: (cid: CID) => AsyncGenerator<Uint8Array> } {
+  return {
     async * get (cid: CID) {
       const b = await get(cid)
       if (b === undefined) throw new CairnError('invalid_argument', `block ${cid.toString()} is missing from the CAR`)
       yield b
     }
   }
+}
+
+/** Every file and directory inside a UnixFS directory, with paths relative to it. */
+async function membersOf (root: CID, get: (cid: CID) => Promise<Uint8Array | undefined>, signal?: AbortSignal): Promise<ImportedNode[]> {
+  const blockstore = blockstoreOf(get)
   const out: ImportedNode[] = []
   const prefix = root.toString() + '/'
   for await (const e of recursive(root, blockstore, { signal })) {

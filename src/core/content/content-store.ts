@@ -15,7 +15,8 @@ import type { BlobStore } from '../ports/blob-store.js'
 import { cidForms } from './cids.js'
 import { mhKey } from './hex.js'
 import { ingest, type IngestOptions, type IngestResult } from './ingest.js'
-import { readFileRange, type BlockLocation, type BlockSource } from './file-reader.js'
+import { BlockCache } from './block-cache.js'
+import { readFileRange, type BlockLocation, type BlockSource, type KnownRoot } from './file-reader.js'
 import { identityBytes, isIdentity } from './blocks.js'
 import { importCar, type CarImport } from './car-import.js'
 
@@ -43,6 +44,7 @@ export class ContentStore {
   private readonly indexSizes = new Map<string, number>()
   private indexedBlocks = 0
   private readonly packOf = new Map<string, { id: string, key: string }>()
+  private readonly smallBlocks = new BlockCache()
 
   constructor (readonly db: Db, readonly blobs: BlobStore) {}
 
@@ -224,12 +226,17 @@ export class ContentStore {
   }
 
   private blockstoreOver (index: PackIndex, signal?: AbortSignal): ReadableBlocks {
-    const { db } = this
+    const { db, smallBlocks } = this
     const readBlob = this.readBlob.bind(this)
     return {
       async * get (c: CID) {
         if (isIdentity(c)) { yield identityBytes(c); return }
         const mh = mhKey(c)
+        const cached = smallBlocks.get(mh)
+        if (cached !== undefined) {
+          yield cached
+          return
+        }
         let loc = index.blocks.get(mh)
         let key = index.key
         if (loc === undefined) {
@@ -240,16 +247,19 @@ export class ContentStore {
           loc = { offset: row.offset, length: row.length }
           key = row.blob_key
         }
-        yield await readBlob(key, loc.offset, loc.length, signal)
+        const block = await readBlob(key, loc.offset, loc.length, signal)
+        smallBlocks.set(mh, block)
+        yield block
       }
     }
   }
 
   /**
    * The bytes [start, end) of the UnixFS file `cid`, read from its pack in large sequential
-   * spans with bounded memory (see file-reader.ts).
+   * spans with bounded memory (see file-reader.ts). `root`: the file's root block when the
+   * caller has it already (`resolve` read it), so that it is not read again.
    */
-  async * readFile (cid: CID, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  async * readFile (cid: CID, start: number, end: number, signal?: AbortSignal, root?: KnownRoot): AsyncGenerator<Uint8Array> {
     const pack = await this.packFor(cid)
     if (pack === undefined) throw new CairnError('not_found', `content ${cid.toString()} is not stored`)
     const index = await this.packIndex(pack.id, pack.key)
@@ -262,10 +272,18 @@ export class ContentStore {
         if (row === undefined) throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')
         return { key: row.blob_key, offset: row.offset, length: row.length }
       },
-      read: async (loc, sig) => await this.readBlob(loc.key, loc.offset, loc.length, sig),
+      // internal nodes: small, and read again by every range request of the file
+      read: async (c, loc, sig) => {
+        const mh = mhKey(c)
+        const cached = this.smallBlocks.get(mh)
+        if (cached !== undefined) return cached
+        const block = await this.readBlob(loc.key, loc.offset, loc.length, sig)
+        this.smallBlocks.set(mh, block)
+        return block
+      },
       readSpan: async (key, offset, length, sig) => await this.readBlob(key, offset, length, sig)
     }
-    yield * readFileRange(source, cid, start, end, signal)
+    yield * readFileRange(source, cid, start, end, signal, root)
   }
 
   private async readBlob (key: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
@@ -296,7 +314,7 @@ export class ContentStore {
   /** Resolve `<cid>[/path]` to a UnixFS entry. */
   async resolve (cid: CID, path: string[] = [], signal?: AbortSignal): Promise<UnixFSEntry> {
     const bs = await this.blockstoreFor(cid, signal)
-    const target = [cid.toString(), ...path].join('/')
+    const target = path.length === 0 ? cid : [cid.toString(), ...path].join('/')
     try {
       return await exporter(target, bs, { signal })
     } catch (err) {
@@ -305,7 +323,7 @@ export class ContentStore {
         throw new CairnError('not_found', 'File not found')
       }
       if (code === 'NotUnixFSError' || code === 'NoResolverError') {
-        throw new CairnError('unsupported_media', `${target} is not a UnixFS file or directory`)
+        throw new CairnError('unsupported_media', `${target.toString()} is not a UnixFS file or directory`)
       }
       throw err
     }
@@ -327,5 +345,6 @@ export class ContentStore {
     this.indexSizes.clear()
     this.indexedBlocks = 0
     this.packOf.clear()
+    this.smallBlocks.clear()
   }
 }

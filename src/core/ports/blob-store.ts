@@ -10,7 +10,13 @@ export interface PackSink {
   readonly key: string
   /** bytes written so far, including the reserved header */
   readonly size: number
-  /** append bytes (several parts are written as one, without copying); resolves to the offset of the first */
+  /**
+   * Append bytes (several parts are written as one); resolves to the offset of the first,
+   * once all of them are written (a short write is completed or fails the append). The
+   * caller may reuse or overwrite the parts as soon as the promise settles (ingest reuses
+   * its chunk buffers), so an adapter that keeps bytes beyond that (buffering for a
+   * multipart upload, say) must copy them.
+   */
   append: (...parts: Uint8Array[]) => Promise<number>
   /** fill the reserved header, make the pack durable and visible under `key` */
   complete: (header: Uint8Array) => Promise<void>

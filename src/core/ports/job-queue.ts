@@ -23,6 +23,7 @@
  *   job: REVOKED at once, the handler's signal is aborted (at the latest when its lease is
  *   next renewed) and whatever it returns is dropped; work it already did stays done.
  *   Cancelling a finished job changes nothing.
+ * - **Retention.** `prune` drops finished SUCCESS and REVOKED jobs; FAILURE jobs stay.
  * - **Ownership.** A job may belong to an account; `get` and `cancel` given an account id
  *   see only that account's jobs (another account's job is simply not found).
  */
@@ -88,6 +89,11 @@ export interface JobQueue {
   retry: (id: string, opts?: { accountId?: string }) => Promise<Job | undefined>
   /** newest first; `state: 'FAILURE'` lists the dead jobs */
   list: (opts?: ListOptions) => Promise<Job[]>
+  /**
+   * delete SUCCESS and REVOKED jobs that finished before `before` (epoch ms); dead (FAILURE)
+   * jobs stay until retried or looked into. Answers how many went.
+   */
+  prune: (before: number) => Promise<number>
   /** start this process's worker loop (claims jobs of the registered kinds) */
   start: () => void
   /** stop claiming, abort and wait for running handlers (their jobs are claimed again later) */

@@ -8,6 +8,7 @@ import type { Core } from '../../core/core.js'
 import { CairnError, isCairnError, type ErrorCode } from '../../core/errors.js'
 import { accountView, keyView } from '../../core/operator-views.js'
 import { parseSize } from '../../core/units.js'
+import { parseGatewayCid } from '../../core/gateway.js'
 
 export const ADMIN_PREFIX = '/admin/v1'
 
@@ -119,4 +120,15 @@ export async function adminDialect (app: FastifyInstance, { core }: { core: Core
   })
 
   app.post('/gc', { schema: { summary: 'Free released content whose grace period has passed, now' } }, async () => await core.gc())
+
+  app.post('/gateway/sign', {
+    schema: {
+      summary: 'A signed, expiring URL of the files origin that serves a CID and every path below it, whatever the gateway policy',
+      body: { type: 'object', additionalProperties: false, required: ['cid'], properties: { cid: { type: 'string' }, ttl: { type: 'integer', minimum: 1 } } }
+    }
+  }, async req => {
+    const b = req.body as { cid: string, ttl?: number }
+    const signed = await core.gateway.sign(parseGatewayCid(b.cid.replace(/^\/?ipfs\//, '')), b.ttl ?? 3600)
+    return { ...signed, expires_at: new Date(signed.exp * 1000).toISOString() }
+  })
 }

@@ -1,5 +1,6 @@
 /**
- * FluxDrive authentication: HTTP Basic `ZELID:API_KEY_SECRET`. The key must belong to the
+ * FluxDrive authentication: HTTP Basic `ZELID:API_KEY_SECRET`, or the `zelidauth` header of
+ * a wallet session (see the Flux dialect). The key must belong to the
  * account of that ZelID; any mismatch is the same 401, so a caller learns nothing about
  * which half was wrong. An inactive subscription is 402 for every call.
  */
@@ -7,6 +8,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Principal } from '../../core/accounts.js'
 import type { Core } from '../../core/core.js'
 import { CairnError } from '../../core/errors.js'
+import { parseZelidauth } from '../flux/auth.js'
 
 export function parseBasic (header: string | undefined): { user: string, secret: string } | undefined {
   if (header === undefined) return undefined
@@ -20,7 +22,19 @@ export function parseBasic (header: string | undefined): { user: string, secret:
 
 export async function authenticate (core: Core, req: FastifyRequest): Promise<Principal> {
   const creds = parseBasic(req.headers.authorization)
-  if (creds === undefined) throw new CairnError('unauthenticated', 'Invalid credentials')
+  if (creds === undefined) {
+    // a wallet user logged in through /id/verifylogin may send their zelidauth header instead
+    const wallet = req.headers.authorization === undefined ? parseZelidauth(req.headers.zelidauth) : undefined
+    if (wallet === undefined) throw new CairnError('unauthenticated', 'Invalid credentials')
+    let principal: Principal
+    try {
+      principal = await core.wallet.principal(wallet)
+    } catch {
+      throw new CairnError('unauthenticated', 'Invalid credentials')
+    }
+    if (!principal.account.active) throw new CairnError('subscription_inactive', 'Subscription not active')
+    return principal
+  }
   const principal = await core.accounts.authenticate(creds.secret)
   if (principal.account.zelid !== creds.user) throw new CairnError('unauthenticated', 'Invalid credentials')
   if (!principal.account.active) throw new CairnError('subscription_inactive', 'Subscription not active')

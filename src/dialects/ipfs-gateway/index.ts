@@ -29,6 +29,8 @@ const ACTIVE = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|a
 const ACTIVE_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads'
 const SNIFF_BYTES = 4100
 const SEND_WHOLE_BELOW = 256 * 1024
+const SNIFF_CACHE = 10_000
+const sniffedTypes = new Map<string, string>()
 
 export interface GatewayDeps { core: Core, metrics: Metrics }
 
@@ -215,8 +217,16 @@ async function sendFileBytes (deps: GatewayDeps, req: FastifyRequest, reply: Fas
     if (inline && (entry.type === 'identity' || entry.type === 'raw' || entry.type === 'file')) return entry.content({ offset: start, length: end - start, signal })
     return deps.core.content.readFile(res.terminus, start, end, signal)
   }
-  const head = await collect(read(0, Math.min(size, SNIFF_BYTES)))
-  const type = await sniffContentType(head, name)
+  // content is immutable: the sniffed type of a CID under a name never changes (saves a read per range request)
+  const typeKey = `${res.terminus.toString()}\n${name}`
+  let type = sniffedTypes.get(typeKey)
+  let head: Buffer | undefined
+  if (type === undefined) {
+    head = await collect(read(0, Math.min(size, SNIFF_BYTES)))
+    type = await sniffContentType(head, name)
+    if (sniffedTypes.size >= SNIFF_CACHE) sniffedTypes.delete(sniffedTypes.keys().next().value as string)
+    sniffedTypes.set(typeKey, type)
+  }
   const range = parseRange(req.headers.range, size)
   if (range === 'invalid') {
     reply.header('content-range', `bytes */${size}`)
@@ -235,7 +245,7 @@ async function sendFileBytes (deps: GatewayDeps, req: FastifyRequest, reply: Fas
   reply.header('content-length', end - start)
   if (req.method === 'HEAD') return reply.send()
   if (end - start <= SEND_WHOLE_BELOW) {
-    const body = start === 0 && end <= head.byteLength ? head.subarray(0, end) : await collect(read(start, end))
+    const body = head !== undefined && start === 0 && end <= head.byteLength ? head.subarray(0, end) : await collect(read(start, end))
     deps.metrics.bytesOut.inc(body.byteLength)
     return reply.send(body)
   }

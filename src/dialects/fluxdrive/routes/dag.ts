@@ -59,7 +59,7 @@ export function dagRoutes (app: FastifyInstance, { core, metrics }: FluxdriveDep
     if (stats) lines.push(JSON.stringify({ Stats: { BlockCount: blockCount, BlockBytesCount: blockBytes } }))
     reply.header('content-type', 'application/json')
     reply.header('x-chunked-output', '1')
-    return await reply.send(lines.join('\n') + '\n')
+    return await reply.send(Buffer.from(lines.join('\n') + '\n', 'utf8'))
   })
 
   app.post('/dag/export', {
