@@ -90,6 +90,11 @@ export interface Config {
   /** upload sessions (/buckets) and tus */
   uploads: UploadsConfig
   pins: PinsConfig
+  cloud: CloudConfig
+  /** tcp://host:port or unix:/path of a clamd to scan uploads with; unset: the built-in scanner */
+  clamdUrl: string | undefined
+  /** SHA-256 digests (hex) the built-in scanner refuses, besides the EICAR test file */
+  scanDenylist: string[]
 }
 
 export interface UploadsConfig {
@@ -123,6 +128,28 @@ export interface PinsConfig {
   delegates: string[]
   /** let pin origins name loopback and private networks (off: a pin cannot probe the server's network) */
   originsAllowPrivate: boolean
+}
+
+/** The FluidCloud partner API (docs/fluidcloud.md). 0 turns a rate limit off. */
+export interface CloudConfig {
+  /** where the dialect is mounted on every host (never /api/v1: the gateway API lives there) */
+  prefix: string
+  /** requests whose Host is this name get the dialect at /api/v1 too; unset: none */
+  host: string | undefined
+  /** live expiring share links per tenant environment, per plan; -1 unlimited */
+  linksLimit: Record<PlanName, number>
+  /** longest expiring link, in days */
+  maxLinkDays: number
+  /** lifetime of a presigned upload URL */
+  uploadUrlSeconds: number
+  /** largest file a direct multipart upload (POST /files) takes; bigger goes through /uploads */
+  directUploadMaxBytes: number
+  /** per key: every request, starting uploads, minting shares (per minute) */
+  requestsPerMinute: number
+  uploadsPerMinute: number
+  sharesPerMinute: number
+  /** HMAC key for filesystem upload URLs; unset: a random key kept in the metadata store */
+  signingKey: string | undefined
 }
 
 /** The IPFS Gateway dialect (/api/v1): its limits, from its published FAQ. 0 turns a rate limit off. */
@@ -293,9 +320,25 @@ export function loadConfig (processEnv: Env = process.env): Config {
   const signingKey = env.CAIRN_GATEWAY_SIGNING_KEY === '' ? undefined : env.CAIRN_GATEWAY_SIGNING_KEY
   if (signingKey !== undefined && signingKey.length < 32) throw new ConfigError('CAIRN_GATEWAY_SIGNING_KEY must be at least 32 characters')
 
+  const clamdUrl = env.CAIRN_CLAMD_URL === '' ? undefined : env.CAIRN_CLAMD_URL
+  if (clamdUrl !== undefined && !/^(tcp:\/\/[^/]+:\d+\/?|unix:.+)$/.test(clamdUrl)) {
+    throw new ConfigError(`CAIRN_CLAMD_URL must be tcp://host:port or unix:/path/to/clamd.sock, got "${clamdUrl}"`)
+  }
+  let scanDenylist: string[] = []
+  const denyFile = env.CAIRN_SCAN_DENYLIST_FILE
+  if (denyFile !== undefined && denyFile !== '') {
+    try { scanDenylist = readFileSync(denyFile, 'utf8').split(/\s+/) } catch (err) { throw new ConfigError(`CAIRN_SCAN_DENYLIST_FILE: ${(err as Error).message}`) }
+  }
+  scanDenylist = [...scanDenylist, ...(env.CAIRN_SCAN_DENYLIST ?? '').split(/[\s,]+/)].map(h => h.trim().toLowerCase()).filter(h => h.length > 0)
+  const badHash = scanDenylist.find(h => !/^[0-9a-f]{64}$/.test(h))
+  if (badHash !== undefined) throw new ConfigError(`scan denylist entries must be SHA-256 hex digests, got "${badHash}"`)
+
   return {
     host,
     port: int(env, 'CAIRN_PORT', 8080),
+    cloud: cloudConfig(env),
+    clamdUrl,
+    scanDenylist,
     filesPort,
     filesOrigin: filesOriginOf(env.CAIRN_FILES_ORIGIN, host, filesPort),
     gatewayPolicy,
@@ -348,6 +391,41 @@ export function loadConfig (processEnv: Env = process.env): Config {
       publicUrl: publicUrl(env.CAIRN_PUBLIC_URL),
       tusExpirySeconds: int(env, 'CAIRN_TUS_EXPIRY_SECONDS', 24 * 3600, 1)
     }
+  }
+}
+
+function cloudConfig (env: Env): CloudConfig {
+  const prefix = ((env.CAIRN_CLOUD_PREFIX ?? '') === '' ? '/cloud/api/v1' : env.CAIRN_CLOUD_PREFIX as string).replace(/\/+$/, '')
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) throw new ConfigError(`CAIRN_CLOUD_PREFIX must be a path such as /cloud/api/v1, got "${prefix}"`)
+  if (prefix === '/api/v1' || prefix === '/api/v0' || prefix.startsWith('/api/v1/') || prefix.startsWith('/api/v0/') || prefix.startsWith('/admin')) {
+    throw new ConfigError(`CAIRN_CLOUD_PREFIX ${prefix} collides with another API; use CAIRN_CLOUD_HOST to serve FluidCloud at /api/v1 on its own host`)
+  }
+  const rawHost = (env.CAIRN_CLOUD_HOST ?? '').trim().toLowerCase()
+  if (rawHost !== '' && !/^[a-z0-9.-]+(:\d+)?$/.test(rawHost)) throw new ConfigError(`CAIRN_CLOUD_HOST must be a host name such as api-cloud.example.com, got "${rawHost}"`)
+  const linksLimit = { STARTER: 50, STANDARD: 100, ELITE: 500, PRO: -1 } as Record<PlanName, number>
+  for (const name of PLAN_NAMES) {
+    const raw = env[`CAIRN_PLAN_${name}_SHARE_LINKS`]
+    if (raw === undefined || raw === '') continue
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < -1) throw new ConfigError(`CAIRN_PLAN_${name}_SHARE_LINKS must be an integer >= -1 (-1: unlimited), got "${raw}"`)
+    linksLimit[name] = n
+  }
+  const signingKey = env.CAIRN_CLOUD_SIGNING_KEY === '' ? undefined : env.CAIRN_CLOUD_SIGNING_KEY
+  if (signingKey !== undefined && signingKey.length < 32) throw new ConfigError('CAIRN_CLOUD_SIGNING_KEY must be at least 32 characters')
+  const uploadUrlSeconds = int(env, 'CAIRN_CLOUD_UPLOAD_URL_SECONDS', 3600, 60)
+  // S3 presigned URLs (SigV4) live at most 7 days
+  if (uploadUrlSeconds > 7 * 86400) throw new ConfigError('CAIRN_CLOUD_UPLOAD_URL_SECONDS must be at most 604800 (7 days, the longest an S3 presigned URL lives)')
+  return {
+    prefix,
+    host: rawHost === '' ? undefined : rawHost,
+    linksLimit,
+    maxLinkDays: int(env, 'CAIRN_CLOUD_MAX_LINK_DAYS', 365, 1),
+    uploadUrlSeconds,
+    directUploadMaxBytes: size(env, 'CAIRN_CLOUD_DIRECT_UPLOAD_MAX', 100 * 1024 * 1024),
+    requestsPerMinute: int(env, 'CAIRN_CLOUD_REQUESTS_PER_MINUTE', 600),
+    uploadsPerMinute: int(env, 'CAIRN_CLOUD_UPLOADS_PER_MINUTE', 300),
+    sharesPerMinute: int(env, 'CAIRN_CLOUD_SHARES_PER_MINUTE', 120),
+    signingKey
   }
 }
 

@@ -13,6 +13,7 @@ import { accountView, keyView } from '../core/operator-views.js'
 import { serve } from './serve.js'
 import { migrateStoreCommand } from './migrate-store.js'
 import { decryptName, encryptName } from '../client/encrypted-name.js'
+import { parseScopes } from '../core/cloud/tenants.js'
 import { worker } from './worker.js'
 import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
@@ -106,6 +107,57 @@ export function program (config: () => Config): Command {
     .action(async (keyId: string, o: { json?: boolean }) => {
       await withCore(config(), async core => {
         await core.accounts.revokeKey(keyId)
+        print({ key_id: keyId, revoked: true }, o.json === true, () => `key ${keyId} revoked`)
+      })
+    })
+
+  const cloud = cli.command('cloud').description('FluidCloud partner API: tenants and their fck_ keys (never made through the API)')
+  const tenant = cloud.command('tenant').description('manage FluidCloud tenants')
+  tenant.command('create').description('create a tenant: a live and a separate test environment')
+    .requiredOption('--name <name>', 'the tenant\'s name')
+    .option('--plan <plan>', 'STARTER, STANDARD, ELITE or PRO', 'ELITE')
+    .option('--email <email>', 'contact email')
+    .option('--capacity <size>', 'storage pool override per environment, e.g. 200GB', size)
+    .option('--json', 'print JSON')
+    .action(async (o: { name: string, plan: string, email?: string, capacity?: number, json?: boolean }) => {
+      await withCore(config(), async core => {
+        const t = await core.cloudTenants.create({ name: o.name, plan: o.plan, email: o.email, capacityBytes: o.capacity })
+        const view = { tenant_id: t.id, name: t.name, live_account_id: t.liveAccountId, test_account_id: t.testAccountId }
+        print(view, o.json === true, () => `tenant ${t.id} (${t.name})\nlive account ${t.liveAccountId}, test account ${t.testAccountId}`)
+      })
+    })
+  tenant.command('list').description('list tenants').option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      await withCore(config(), async core => {
+        const rows = (await core.cloudTenants.list()).map(t => ({ tenant_id: t.id, name: t.name, live_account_id: t.liveAccountId, test_account_id: t.testAccountId }))
+        print(rows, o.json === true, () => rows.map(t => `${t.tenant_id}  ${t.name}`).join('\n') || '(no tenants)')
+      })
+    })
+  const ckey = cloud.command('key').description('manage FluidCloud API keys')
+  ckey.command('create').description('create a key (printed once)')
+    .requiredOption('--tenant <tenant_id>', 'the tenant')
+    .option('--scopes <list>', 'comma-separated: spaces:read,spaces:write,folders:read,folders:write,files:read,files:write,shares:read,shares:write,quota:read, or "all"', 'all')
+    .option('--test', 'a fck_test_ key for the tenant\'s test environment')
+    .option('--label <label>', 'a label for the key', 'cli')
+    .option('--json', 'print JSON')
+    .action(async (o: { tenant: string, scopes: string, test?: boolean, label: string, json?: boolean }) => {
+      await withCore(config(), async core => {
+        const { key: secret, info } = await core.cloudTenants.createKey(o.tenant, { env: o.test === true ? 'test' : 'live', scopes: parseScopes(o.scopes), label: o.label })
+        print({ key_id: info.id, tenant_id: info.tenantId, environment: info.env, label: info.label, scopes: info.scopes, api_key: secret }, o.json === true,
+          () => `key ${info.id} (${info.env}, ${info.scopes.join(' ')})\nAPI key (shown once): ${secret}`)
+      })
+    })
+  ckey.command('list').description('list keys (never their secrets)').option('--tenant <tenant_id>', 'only this tenant\'s').option('--json', 'print JSON')
+    .action(async (o: { tenant?: string, json?: boolean }) => {
+      await withCore(config(), async core => {
+        const rows = (await core.cloudTenants.listKeys(o.tenant)).map(k => ({ key_id: k.id, tenant_id: k.tenantId, environment: k.env, label: k.label, prefix: k.prefix, scopes: k.scopes, revoked: k.revokedAt !== null }))
+        print(rows, o.json === true, () => rows.map(k => `${k.key_id}  ${k.prefix}…  ${k.environment}  ${k.label}  ${k.scopes.join(',')}${k.revoked ? '  REVOKED' : ''}`).join('\n') || '(no keys)')
+      })
+    })
+  ckey.command('revoke <key_id>').description('revoke a key at once').option('--json', 'print JSON')
+    .action(async (keyId: string, o: { json?: boolean }) => {
+      await withCore(config(), async core => {
+        await core.cloudTenants.revokeKey(keyId)
         print({ key_id: keyId, revoked: true }, o.json === true, () => `key ${keyId} revoked`)
       })
     })

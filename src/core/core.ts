@@ -38,6 +38,12 @@ import { RENEWAL_CODE_JOB, SelfService, type RenewalCodeJob } from './self-servi
 import { registerFileTasks } from './file-tasks.js'
 import { Pins } from './pins.js'
 import { TrustlessFetcher } from '../adapters/trustless-fetcher.js'
+import { EMPTY_TRASH_JOB, FluidCloud, SCAN_JOB } from './cloud/cloud.js'
+import { CloudTenants } from './cloud/tenants.js'
+import { FilesOriginStaging, S3Staging } from './cloud/staging.js'
+import type { Scanner } from './ports/scanner.js'
+import { BuiltinScanner } from '../adapters/scan/builtin-scanner.js'
+import { ClamdScanner } from '../adapters/scan/clamd-scanner.js'
 
 /** send one message (payload: MailMessage) */
 export const MAIL_JOB = 'mail.send'
@@ -80,6 +86,12 @@ export interface Core {
   jobs: JobQueue
   mailer: Mailer
   selfService: SelfService
+  /** the FluidCloud partner API's domain (spaces, folders, files, shares, quota) */
+  cloud: FluidCloud
+  /** FluidCloud tenants and their fck_ keys (made by the operator CLI) */
+  cloudTenants: CloudTenants
+  /** what scans FluidCloud uploads: clamd when CAIRN_CLAMD_URL is set, else the built-in scanner */
+  scanner: Scanner
   gc: () => Promise<GcReport>
   fsck: () => Promise<FsckReport>
   /** each dependency answers, or why not */
@@ -166,6 +178,18 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     fetcher: new TrustlessFetcher({ allowPrivate: config.pins.originsAllowPrivate }),
     config: config.pins
   })
+  const scanner: Scanner = config.clamdUrl !== undefined ? new ClamdScanner(config.clamdUrl) : new BuiltinScanner(config.scanDenylist)
+  const staging = blobs.presigner !== undefined
+    ? new S3Staging(blobs.presigner)
+    : new FilesOriginStaging(metadata.db, config.dataDir, config.filesOrigin, config.cloud.signingKey)
+  const cloud = new FluidCloud(metadata.db, drive, content, jobs, staging, scanner, config)
+  const cloudTenants = new CloudTenants(metadata.db, accounts)
+  jobs.handle(SCAN_JOB, async (p: { accountId: string, fileId: string }, ctx) => {
+    return await cloud.runScan(p, { last: ctx.job.attempts >= ctx.job.maxAttempts, signal: ctx.signal })
+  })
+  jobs.handle(EMPTY_TRASH_JOB, async (p: { accountId: string, spaceId?: string }) => {
+    return await cloud.emptyTrash(await accounts.get(p.accountId), p.spaceId)
+  })
   return {
     config,
     metadata,
@@ -187,7 +211,12 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     jobs,
     mailer,
     selfService,
+    cloud,
+    cloudTenants,
+    scanner,
     gc: async () => {
+      // staged bytes of FluidCloud uploads that expired without completing go first
+      await cloud.sweepExpiredUploads().catch(() => 0)
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)
       events.gc?.(r)
       return r

@@ -306,7 +306,7 @@ export class Drive {
    * Store files as entries in `spaceName` under `folderPath`, all or nothing: each file is
    * imported as it streams, and one transaction records them all at the end.
    */
-  async putFiles (account: Account, spaceName: string, sources: AsyncIterable<UploadSource>, opts: { folderPath?: string, profile: ImportProfile, budget: ByteBudget, signal?: AbortSignal }): Promise<Entry[]> {
+  async putFiles (account: Account, spaceName: string, sources: AsyncIterable<UploadSource>, opts: { folderPath?: string, profile: ImportProfile, budget: ByteBudget, signal?: AbortSignal, thumbnails?: boolean, onCommit?: (trx: Trx, entries: Entry[]) => Promise<void> }): Promise<Entry[]> {
     const segments = parseFolderPath(opts.folderPath)
     const staged: Array<{ name: string, mimetype: string, file: IngestResult, thumb?: IngestResult }> = []
     try {
@@ -316,7 +316,7 @@ export class Drive {
         const file = await this.content.import([{ content: sniffed.stream }], { profile: opts.profile, wrapWithDirectory: false, signal: opts.signal })
         const item: typeof staged[number] = { name, mimetype: await sniffed.type, file }
         staged.push(item)
-        item.thumb = await this.thumbnailFor(item.mimetype, file, opts.profile).catch(() => undefined)
+        if (opts.thumbnails !== false) item.thumb = await this.thumbnailFor(item.mimetype, file, opts.profile).catch(() => undefined)
       }
     } catch (err) {
       await Promise.allSettled(staged.flatMap(s => [s.file, s.thumb]).map(async r => { if (r !== undefined) await this.content.discard(r) }))
@@ -342,7 +342,36 @@ export class Drive {
         created_at: Date.now() + i // keeps upload order stable in newest-first listings
       }))
       await insertEntries(trx, account.id, rows)
-      return rows.map(toEntry)
+      const entries = rows.map(toEntry)
+      // a dialect's own rows for these entries, in the same transaction (all or nothing)
+      await opts.onCommit?.(trx, entries)
+      return entries
+    })
+  }
+
+  /**
+   * Delete entries of an account by id, in one transaction under the account's lock: its
+   * usage drops by what they alone referenced and content nothing else pins is released.
+   * `before` runs first in the same transaction (a dialect deleting its own rows with them).
+   * Ids that are not the account's entries are ignored; answers how many were deleted.
+   */
+  async removeEntries (accountId: string, ids: string[], before?: (trx: Trx) => Promise<void>): Promise<number> {
+    return await this.db.transaction().execute(async trx => {
+      await lockAccount(trx, accountId)
+      await before?.(trx)
+      if (ids.length === 0) return 0
+      const rows = await trx.selectFrom('entries').select(['id', 'cid', 'size', 'thumbnail_cid'])
+        .where('account_id', '=', accountId).where('id', 'in', ids).execute()
+      if (rows.length === 0) return 0
+      await trx.deleteFrom('entries').where('id', 'in', rows.map(r => r.id)).execute()
+      await uncountRemoved(trx, accountId, rows)
+      const released = new Set<string>()
+      for (const r of rows) {
+        if (r.cid !== null) released.add(r.cid)
+        if (r.thumbnail_cid !== null) released.add(r.thumbnail_cid)
+      }
+      await releaseIfUnreferenced(trx, [...released])
+      return rows.length
     })
   }
 

@@ -66,15 +66,24 @@ export class Gateway {
 
   private async referenced (cid: CID): Promise<boolean> {
     const forms = cidForms(cid)
+    // FluidCloud's files are private, quarantined until scanned and served only through their
+    // links: their entries do not make content public here (the same bytes pinned by someone
+    // else still are)
     const entry = await this.db.selectFrom('entries').select('id')
-      .where(eb => eb.or([eb('cid', 'in', forms), eb('thumbnail_cid', 'in', forms)])).executeTakeFirst()
+      .where(eb => eb.or([eb('cid', 'in', forms), eb('thumbnail_cid', 'in', forms)]))
+      .where(eb => eb.not(eb.exists(eb.selectFrom('cloud_files').select('cloud_files.id').whereRef('cloud_files.entry_id', '=', 'entries.id'))))
+      .executeTakeFirst()
     if (entry !== undefined) return true
     // a file inside a referenced directory, or any block of a referenced DAG: its pack's root is referenced
     const inPack = await this.db.selectFrom('blocks')
       .innerJoin('packs', 'packs.id', 'blocks.pack_id')
       .innerJoin('contents', 'contents.cid', 'packs.root_cid')
       .select('contents.cid')
-      .where('blocks.mh', '=', mhKey(cid)).where('contents.released_at', 'is', null).executeTakeFirst()
+      .where('blocks.mh', '=', mhKey(cid)).where('contents.released_at', 'is', null)
+      .where(eb => eb.exists(eb.selectFrom('entries').select('entries.id')
+        .where(e2 => e2.or([e2('entries.cid', '=', e2.ref('contents.cid')), e2('entries.thumbnail_cid', '=', e2.ref('contents.cid'))]))
+        .where(e2 => e2.not(e2.exists(e2.selectFrom('cloud_files').select('cloud_files.id').whereRef('cloud_files.entry_id', '=', 'entries.id'))))))
+      .executeTakeFirst()
     return inPack !== undefined
   }
 

@@ -14,6 +14,7 @@ import { tusDialect, TUS_PATH } from '../dialects/tus/index.js'
 import { gatewayDialect, GATEWAY_PREFIX } from '../dialects/gateway/index.js'
 import { fluxDialect, FLUX_PREFIXES } from '../dialects/flux/index.js'
 import { pinningDialect, PINNING_PREFIX } from '../dialects/pinning/index.js'
+import { fluidCloudDialect } from '../dialects/fluidcloud/index.js'
 import { Metrics } from './metrics.js'
 
 export interface App {
@@ -33,7 +34,10 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 1000 },
     // unknown fields are refused where a schema says additionalProperties: false, not dropped
-    ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } }
+    ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
+    // FluidCloud's clients pin a base ending in /api/v1, where the gateway API lives too:
+    // on CAIRN_CLOUD_HOST, /api/v1/... is FluidCloud (before routing, so 404s and hooks are its own)
+    rewriteUrl: cloudHostRewrite(config.cloud.host, config.cloud.prefix)
   })
   metrics.watchStore(core.metadata.db)
 
@@ -51,7 +55,7 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched'
-    const dialect = dialectOf(route)
+    const dialect = dialectOf(route, config.cloud.prefix)
     metrics.requests.inc({ dialect, route, method: req.method, status: String(reply.statusCode) })
     metrics.latency.observe({ dialect, route }, reply.elapsedTime / 1000)
   })
@@ -71,6 +75,8 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   app.get(`${GATEWAY_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, GATEWAY_PREFIX, 'IPFS Gateway API', ['apiKey']))
   await app.register(async scope => { await pinningDialect(scope, { core }) }, { prefix: PINNING_PREFIX })
   app.get(`${PINNING_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, PINNING_PREFIX, 'IPFS Pinning Service API', ['bearer']))
+  await app.register(async scope => { await fluidCloudDialect(scope, { core, metrics }) }, { prefix: config.cloud.prefix })
+  app.get(`${config.cloud.prefix}/openapi.json`, { schema: { hide: true } }, async () => cloudOpenapi(app, config.cloud.prefix, config.cloud.host))
   await app.register(async scope => { await adminDialect(scope, { core }) }, { prefix: ADMIN_PREFIX })
   await fluxDialect(app, { core, metrics })
   app.get('/id/openapi.json', { schema: { hide: true } }, async () => openapiFor(app, FLUX_PREFIXES, 'Flux node API (identity and files)', ['zelidauth']))
@@ -85,6 +91,39 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   return { app, metrics }
 }
 
+/** rewriteUrl for CAIRN_CLOUD_HOST: /api/v1[/...] on that host becomes <prefix>[/...]; other hosts are untouched */
+export function cloudHostRewrite (host: string | undefined, prefix: string): ((req: { url?: string, headers: Record<string, string | string[] | undefined> }) => string) | undefined {
+  if (host === undefined) return undefined
+  const wantPort = host.includes(':')
+  return req => {
+    const url = req.url ?? '/'
+    const raw = req.headers.host
+    let h = (typeof raw === 'string' ? raw : '').trim().toLowerCase().replace(/\.$/, '')
+    if (!wantPort) h = h.replace(/:\d+$/, '')
+    if (h !== host) return url
+    if (url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')) return prefix + url.slice('/api/v1'.length)
+    return url
+  }
+}
+
+/** FluidCloud's document: its paths as its clients see them (under /api/v1 on its host), the key header, the error shape */
+function cloudOpenapi (app: FastifyInstance, prefix: string, host: string | undefined): unknown {
+  const doc = openapiFor(app, prefix, 'FluidCloud API', ['apiKey']) as { paths: Record<string, unknown> } & Record<string, unknown>
+  const paths = Object.fromEntries(Object.entries(doc.paths).map(([p, v]) => [p.slice(prefix.length), v]))
+  return {
+    ...doc,
+    info: { ...(doc.info as object), title: 'FluidCloud API', version: '1.0.0', description: 'Spaces, folders, files (presigned uploads, scan before serve), raw links and quota. Errors are {"detail": string | {error, ...}}; see docs/fluidcloud.md.' },
+    servers: [{ url: prefix }, ...(host !== undefined ? [{ url: `https://${host}/api/v1` }] : [])],
+    paths,
+    components: {
+      ...(doc.components as object),
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'fck_live_... or fck_test_... (Authorization: Bearer <key> works too)' }
+      }
+    }
+  }
+}
+
 /** The OpenAPI document restricted to one dialect's paths. */
 function openapiFor (app: FastifyInstance, prefix: string | readonly string[], title: string, security: string[]): unknown {
   const doc = app.swagger() as { info: Record<string, unknown>, paths?: Record<string, unknown> } & Record<string, unknown>
@@ -94,12 +133,13 @@ function openapiFor (app: FastifyInstance, prefix: string | readonly string[], t
 }
 
 /** The `dialect` label of a route for metrics: the first prefix that matches. */
-function dialectOf (route: string): string {
+function dialectOf (route: string, cloudPrefix: string): string {
   const table: Array<[string, (r: string) => boolean]> = [
     ['fluxdrive', r => r.startsWith(FLUXDRIVE_PREFIX)],
     ['gateway', r => r.startsWith(GATEWAY_PREFIX)],
     ['admin', r => r.startsWith(ADMIN_PREFIX)],
     ['pinning', r => r.startsWith(PINNING_PREFIX)],
+    ['fluidcloud', r => r.startsWith(cloudPrefix)],
     ['flux', r => FLUX_PREFIXES.some(p => r.startsWith(p + '/'))],
     ['tus', r => r.startsWith(TUS_PATH)],
     ['buckets', r => /^(\/v1)?\/(buckets|session)/.test(r)]

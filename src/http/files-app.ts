@@ -11,6 +11,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Core } from '../core/core.js'
 import { ipfsGatewayRoutes, IPFS_PREFIX } from '../dialects/ipfs-gateway/index.js'
+import { RAW_LINK_PREFIX, rawLinkRoutes, UPLOAD_PUT_PREFIX, uploadPutRoutes } from '../dialects/fluidcloud/files-origin.js'
 import { Metrics } from './metrics.js'
 
 export interface FilesDeps { core: Core, metrics: Metrics }
@@ -18,10 +19,12 @@ export type FilesRoutes = (app: FastifyInstance, deps: FilesDeps) => Promise<voi
 
 /** every route family of the files origin */
 export const FILES_ROUTES: Array<{ name: string, prefix: string, routes: FilesRoutes }> = [
-  { name: 'gateway', prefix: IPFS_PREFIX, routes: ipfsGatewayRoutes }
+  { name: 'gateway', prefix: IPFS_PREFIX, routes: ipfsGatewayRoutes },
+  { name: 'fluidcloud', prefix: RAW_LINK_PREFIX + '/', routes: rawLinkRoutes },
+  { name: 'fluidcloud', prefix: UPLOAD_PUT_PREFIX + '/', routes: uploadPutRoutes }
 ]
 
-const EXPOSED = 'Content-Length, Content-Range, Content-Type, Content-Disposition, ETag, X-Ipfs-Path, X-Ipfs-Roots, X-Content-Type-Options'
+const EXPOSED = 'Content-Length, Expires, Cache-Control, Content-Range, Content-Type, Content-Disposition, ETag, X-Ipfs-Path, X-Ipfs-Roots, X-Content-Type-Options'
 
 export async function buildFilesApp (core: Core, metrics: Metrics = new Metrics(), opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
   const config = core.config
@@ -60,8 +63,9 @@ export async function buildFilesApp (core: Core, metrics: Metrics = new Metrics(
   })
 
   app.options('/*', async (_req, reply) => {
-    reply.header('access-control-allow-methods', 'GET, HEAD, OPTIONS')
-    reply.header('access-control-allow-headers', 'Accept, Range, If-None-Match, Cache-Control')
+    // PUT: FluidCloud's presigned uploads (filesystem store) are sent from browsers too
+    reply.header('access-control-allow-methods', 'GET, HEAD, PUT, OPTIONS')
+    reply.header('access-control-allow-headers', 'Accept, Range, If-None-Match, Cache-Control, Content-Type')
     reply.header('access-control-max-age', '86400')
     return await reply.code(204).send()
   })

@@ -305,5 +305,123 @@ export interface Database {
   bucket_uploads: BucketUploadsTable
   bucket_parts: BucketPartsTable
   pins: PinsTable
+  cloud_tenants: CloudTenantsTable
+  cloud_keys: CloudKeysTable
+  cloud_spaces: CloudSpacesTable
+  cloud_folders: CloudFoldersTable
+  cloud_files: CloudFilesTable
+  cloud_uploads: CloudUploadsTable
+  cloud_shares: CloudSharesTable
   kysely_migration?: { name: string, timestamp: Generated<string> }
+}
+
+/** FluidCloud (0006_fluidcloud): a tenant is two accounts, its live and its test environment */
+export interface CloudTenantsTable {
+  id: string
+  name: string
+  live_account_id: string
+  test_account_id: string
+  created_at: number
+}
+
+export interface CloudKeysTable {
+  id: string
+  tenant_id: string
+  /** the environment's account: live_account_id or test_account_id of the tenant */
+  account_id: string
+  env: string
+  label: string
+  prefix: string
+  key_hash: string
+  /** JSON array of scope names */
+  scopes: string
+  created_at: number
+  last_used_at: number | null
+  revoked_at: number | null
+}
+
+export interface CloudSpacesTable {
+  id: string
+  account_id: string
+  /** the drive space (spaces.id) holding this space's file entries */
+  drive_space_id: string
+  name: string
+  app: string
+  created_at: number
+  updated_at: number
+}
+
+export interface CloudFoldersTable {
+  id: string
+  account_id: string
+  space_id: string
+  /** null at the space's root */
+  parent_id: string | null
+  name: string
+  created_at: number
+  updated_at: number
+  /** set while in Trash */
+  deleted_at: number | null
+  /** the folder whose deletion put this one in Trash (restored with it); null if deleted itself */
+  trashed_with: string | null
+}
+
+export interface CloudFilesTable {
+  /** the file id (reserved when its upload starts) */
+  id: string
+  /** its entry (entries.id) in the space's drive space: holds the CID, keeps the content alive, counts in usage */
+  entry_id: string
+  account_id: string
+  space_id: string
+  folder_id: string | null
+  client_key: string | null
+  name: string
+  mime: string | null
+  size: number
+  sha256: string | null
+  cid: string
+  /** pending | clean | infected | error */
+  scan_status: string
+  scan_detail: string | null
+  /** draft | ready | quarantined */
+  status: string
+  source_app: string | null
+  created_by: string | null
+  created_at: number
+  updated_at: number
+  deleted_at: number | null
+  trashed_with: string | null
+}
+
+export interface CloudUploadsTable {
+  /** the file id the upload will become */
+  id: string
+  account_id: string
+  space_id: string
+  folder_id: string | null
+  name: string
+  size: number
+  mime: string | null
+  client_key: string | null
+  /** 's3' (a presigned PUT to the bucket's staging area) or 'files' (a signed PUT on the files origin) */
+  staging: string
+  staging_key: string
+  created_by: string | null
+  created_at: number
+  expires_at: number
+  completed_at: number | null
+}
+
+export interface CloudSharesTable {
+  id: string
+  account_id: string
+  file_id: string
+  /** SHA-256 of the link's token; the token itself is shown once */
+  token_hash: string
+  /** 'download' (attachment) or 'view' (inline) */
+  permission: string
+  /** null: permanent */
+  expires_at: number | null
+  created_at: number
+  revoked_at: number | null
 }
