@@ -2,11 +2,11 @@
  * Upload sessions on PostgreSQL, where transactions run side by side: the migration runs, a
  * whole multipart upload works, and parts sent at once cannot together pass the size rule.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { serviceOrSkip } from './helpers/services.js'
-import { pgDatabases, type PgDatabases } from './helpers/pg.js'
-import { startServer, type TestServer } from './helpers/server.js'
+import { serverOnFreshDatabase } from './helpers/pg.js'
+import { type TestServer } from './helpers/server.js'
 import { json, post } from './helpers/http.js'
 import { deterministicBytes } from './helpers/data.js'
 
@@ -14,20 +14,8 @@ const pgUrl = serviceOrSkip('CAIRN_TEST_DATABASE_URL', 'PostgreSQL upload sessio
 const KiB = 1024
 
 describe('Upload sessions on PostgreSQL', { skip: pgUrl === undefined }, () => {
-  let dbs: PgDatabases
-  let s: TestServer
-  let dbName: string
-  before(async () => {
-    dbs = pgDatabases(pgUrl as string)
-    const db = await dbs.fresh()
-    dbName = db.name
-    s = await startServer({ CAIRN_DATABASE_URL: db.url, CAIRN_SESSION_SWEEP_INTERVAL_SECONDS: '0' })
-  })
-  after(async () => {
-    await s.close()
-    await dbs.drop(dbName)
-    await dbs.end()
-  })
+  let s!: TestServer
+  serverOnFreshDatabase(pgUrl as string, { CAIRN_SESSION_SWEEP_INTERVAL_SECONDS: '0' }, server => { s = server })
 
   const call = async (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> => {
     const h: Record<string, string> = { authorization: `Bearer ${token}`, ...headers }

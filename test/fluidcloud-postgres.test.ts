@@ -2,31 +2,19 @@
  * FluidCloud on PostgreSQL, where transactions run side by side: the share-link cap under
  * concurrent mints, concurrent uploads tagged with one client_key, and the main flows.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { serviceOrSkip } from './helpers/services.js'
-import { pgDatabases, type PgDatabases } from './helpers/pg.js'
-import { startServer, type TestServer } from './helpers/server.js'
+import { serverOnFreshDatabase } from './helpers/pg.js'
+import { type TestServer } from './helpers/server.js'
 import { api, defaultSpace, filesUrl, scanned, tenant, uploadViaTicket } from './helpers/fluidcloud.js'
 import { EICAR } from '../src/adapters/scan/builtin-scanner.js'
 
 const pgUrl = serviceOrSkip('CAIRN_TEST_DATABASE_URL', 'PostgreSQL FluidCloud')
 
 describe('FluidCloud on PostgreSQL', { skip: pgUrl === undefined }, () => {
-  let dbs: PgDatabases
-  let s: TestServer
-  let dbName: string
-  before(async () => {
-    dbs = pgDatabases(pgUrl as string)
-    const db = await dbs.fresh()
-    dbName = db.name
-    s = await startServer({ CAIRN_DATABASE_URL: db.url, CAIRN_PLAN_ELITE_SHARE_LINKS: '3' })
-  })
-  after(async () => {
-    await s.close()
-    await dbs.drop(dbName)
-    await dbs.end()
-  })
+  let s!: TestServer
+  serverOnFreshDatabase(pgUrl as string, { CAIRN_PLAN_ELITE_SHARE_LINKS: '3' }, server => { s = server })
 
   test('upload, scan, share, trash and restore, erase', async () => {
     const t = await tenant(s)

@@ -2,11 +2,11 @@
  * The Flux dialect on PostgreSQL: wallet login (an ETH address in any case finding its
  * account), concurrent first logins of one address, a volume's backup and restore, shares.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { serviceOrSkip } from './helpers/services.js'
-import { pgDatabases, type PgDatabases } from './helpers/pg.js'
-import { startServer, type TestServer } from './helpers/server.js'
+import { serverOnFreshDatabase } from './helpers/pg.js'
+import { type TestServer } from './helpers/server.js'
 import { json } from './helpers/http.js'
 import { deterministicBytes } from './helpers/data.js'
 import { btcWallet, ethWallet, login } from './helpers/wallets.js'
@@ -14,20 +14,8 @@ import { btcWallet, ethWallet, login } from './helpers/wallets.js'
 const pgUrl = serviceOrSkip('CAIRN_TEST_DATABASE_URL', 'PostgreSQL Flux')
 
 describe('Flux on PostgreSQL', { skip: pgUrl === undefined }, () => {
-  let dbs: PgDatabases
-  let s: TestServer
-  let dbName: string
-  before(async () => {
-    dbs = pgDatabases(pgUrl as string)
-    const db = await dbs.fresh()
-    dbName = db.name
-    s = await startServer({ CAIRN_DATABASE_URL: db.url })
-  })
-  after(async () => {
-    await s.close()
-    await dbs.drop(dbName)
-    await dbs.end()
-  })
+  let s!: TestServer
+  serverOnFreshDatabase(pgUrl as string, {}, server => { s = server })
 
   test('concurrent first logins of one address make one account; an ETH account is found in any letter case', async () => {
     const w = btcWallet()

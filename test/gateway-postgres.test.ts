@@ -2,37 +2,24 @@
  * The gateway API on PostgreSQL: registration races, search with LIKE metacharacters,
  * pins and the collector, tasks, and renewal codes, all on the same queries as SQLite.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { serviceOrSkip } from './helpers/services.js'
-import { pgDatabases, type PgDatabases } from './helpers/pg.js'
-import { startServer, type TestServer } from './helpers/server.js'
+import { serverOnFreshDatabase } from './helpers/pg.js'
+import { type TestServer } from './helpers/server.js'
 import { json } from './helpers/http.js'
 import { call, codeIn, eventually, expectError, freshEmail, outbox, PASSWORD, register, settledTask, upload } from './helpers/gateway.js'
 
 const pgUrl = serviceOrSkip('CAIRN_TEST_DATABASE_URL', 'PostgreSQL gateway')
 
 describe('IPFS Gateway API on PostgreSQL', { skip: pgUrl === undefined }, () => {
-  let dbs: PgDatabases
-  let s: TestServer
-  let dbName: string
-  before(async () => {
-    dbs = pgDatabases(pgUrl as string)
-    const db = await dbs.fresh()
-    dbName = db.name
-    s = await startServer({
-      CAIRN_DATABASE_URL: db.url,
+  let s!: TestServer
+  serverOnFreshDatabase(pgUrl as string, {
       CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN: '0',
       CAIRN_GATEWAY_CALLS_PER_HOUR: '0',
       CAIRN_GATEWAY_BULK_DELETE_SYNC_MAX: '1',
       CAIRN_GC_GRACE_SECONDS: '0'
-    })
-  })
-  after(async () => {
-    await s.close()
-    await dbs.drop(dbName)
-    await dbs.end()
-  })
+    }, server => { s = server })
 
   test('concurrent registrations of one email: exactly one 201, the others 409', async () => {
     const email = freshEmail()

@@ -3,32 +3,20 @@
  * once is stored once, every account holds its root, the gateway serves it, and signed URLs
  * use the key kept in the metadata store.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { CID } from 'multiformats/cid'
 import { serviceOrSkip } from './helpers/services.js'
-import { pgDatabases, type PgDatabases } from './helpers/pg.js'
-import { startServer, type TestServer } from './helpers/server.js'
+import { serverOnFreshDatabase } from './helpers/pg.js'
+import { type TestServer } from './helpers/server.js'
 import { json, post } from './helpers/http.js'
 import { fixture, gw, importCarHttp, parseCar } from './helpers/ipfs.js'
 
 const pgUrl = serviceOrSkip('CAIRN_TEST_DATABASE_URL', 'PostgreSQL IPFS gateway and CAR')
 
 describe('IPFS gateway and CAR on PostgreSQL', { skip: pgUrl === undefined }, () => {
-  let dbs: PgDatabases
-  let s: TestServer
-  let dbName: string
-  before(async () => {
-    dbs = pgDatabases(pgUrl as string)
-    const db = await dbs.fresh()
-    dbName = db.name
-    s = await startServer({ CAIRN_DATABASE_URL: db.url })
-  })
-  after(async () => {
-    await s.close()
-    await dbs.drop(dbName)
-    await dbs.end()
-  })
+  let s!: TestServer
+  serverOnFreshDatabase(pgUrl as string, {}, server => { s = server })
 
   test('one CAR imported by three accounts at once: stored once, held by each, served', async () => {
     const car = fixture('trustless_gateway_car/subdir-with-mixed-block-files.car')

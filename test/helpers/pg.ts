@@ -1,6 +1,8 @@
 /** Throw-away PostgreSQL databases for tests, made from the admin URL in CAIRN_TEST_DATABASE_URL. */
 import { randomBytes } from 'node:crypto'
+import { after, before } from 'node:test'
 import pg from 'pg'
+import { startServer, type TestServer } from './server.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
@@ -59,4 +61,26 @@ export function pgDatabases (adminUrl: string): PgDatabases {
       await admin.end()
     }
   }
+}
+
+/**
+ * A test server on a fresh PostgreSQL database for the enclosing describe(): made before its
+ * tests (`ready` receives it), closed and its database dropped after them.
+ */
+export function serverOnFreshDatabase (adminUrl: string, env: Record<string, string>, ready: (s: TestServer) => void): void {
+  let dbs: PgDatabases | undefined
+  let name: string | undefined
+  let server: TestServer | undefined
+  before(async () => {
+    dbs = pgDatabases(adminUrl)
+    const db = await dbs.fresh()
+    name = db.name
+    server = await startServer({ CAIRN_DATABASE_URL: db.url, ...env })
+    ready(server)
+  })
+  after(async () => {
+    await server?.close()
+    if (name !== undefined) await dbs?.drop(name)
+    await dbs?.end()
+  })
 }

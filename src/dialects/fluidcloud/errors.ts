@@ -5,22 +5,11 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isCairnError, RateLimitedError, type CairnError, type ErrorCode } from '../../core/errors.js'
+import { statusTable } from '../../http/error-status.js'
 
-const STATUS: Record<ErrorCode, number> = {
-  unauthenticated: 401,
-  subscription_inactive: 403,
-  forbidden: 403,
-  not_found: 404,
-  invalid_argument: 422,
-  file_too_large: 413,
-  quota_exceeded: 402,
-  rate_limited: 429,
-  conflict: 409,
-  failed_precondition: 422,
-  unsupported_media: 400,
-  aborted: 400,
-  unavailable: 503
-}
+// FluidCloud's table: a validation error is 422, an inactive plan 403 (feature_not_in_plan),
+// a quota 402; there is no 415
+const STATUS = statusTable({ subscription_inactive: 403, invalid_argument: 422, quota_exceeded: 402, failed_precondition: 422, unsupported_media: 400 })
 
 export type Detail = string | { error: string, message: string, [k: string]: unknown }
 
