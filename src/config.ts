@@ -142,6 +142,8 @@ export interface CloudConfig {
   maxLinkDays: number
   /** lifetime of a presigned upload URL */
   uploadUrlSeconds: number
+  /** lifetime of a file's download / preview URL */
+  fileUrlSeconds: number
   /** largest file a direct multipart upload (POST /files) takes; bigger goes through /uploads */
   directUploadMaxBytes: number
   /** per key: every request, starting uploads, minting shares (per minute) */
@@ -421,6 +423,7 @@ function cloudConfig (env: Env): CloudConfig {
     linksLimit,
     maxLinkDays: int(env, 'CAIRN_CLOUD_MAX_LINK_DAYS', 365, 1),
     uploadUrlSeconds,
+    fileUrlSeconds: int(env, 'CAIRN_CLOUD_FILE_URL_SECONDS', 300, 1),
     directUploadMaxBytes: size(env, 'CAIRN_CLOUD_DIRECT_UPLOAD_MAX', 100 * 1024 * 1024),
     requestsPerMinute: int(env, 'CAIRN_CLOUD_REQUESTS_PER_MINUTE', 600),
     uploadsPerMinute: int(env, 'CAIRN_CLOUD_UPLOADS_PER_MINUTE', 300),

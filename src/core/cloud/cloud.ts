@@ -21,6 +21,7 @@ import { CairnError, invalid, notFound } from '../errors.js'
 import type { JobQueue } from '../ports/job-queue.js'
 import type { Scanner } from '../ports/scanner.js'
 import type { UploadStaging } from './staging.js'
+import type { FileUrlDisposition, FileUrlSigner } from './file-urls.js'
 
 type Trx = Transaction<Database>
 export type SpaceRow = Database['cloud_spaces']
@@ -84,7 +85,8 @@ export class FluidCloud {
     private readonly jobs: JobQueue,
     readonly staging: UploadStaging,
     readonly scanner: Scanner,
-    private readonly config: Config
+    private readonly config: Config,
+    readonly fileUrls: FileUrlSigner
   ) {}
 
   // ---------------------------------------------------------------- spaces
@@ -611,6 +613,23 @@ export class FluidCloud {
     return { share: s, file: f }
   }
 
+  /** a short-lived signed URL for a clean file's bytes on the files origin (download: attachment, preview: inline) */
+  async fileUrl (a: Account, id: string, disposition: FileUrlDisposition): Promise<{ url: string, expires_at: number }> {
+    const f = await this.getFile(a, id)
+    if (f.scan_status !== 'clean') throw notClean(f.scan_status, 'servable')
+    const expiresAt = (Math.floor(Date.now() / 1000) + this.config.cloud.fileUrlSeconds) * 1000
+    return { url: await this.fileUrls.url(f.id, disposition, expiresAt), expires_at: expiresAt }
+  }
+
+  /** what a signed file URL serves (its signature and expiry already checked) */
+  async openFileUrl (fileId: string): Promise<FileRow | 'not_found' | { notClean: string }> {
+    if (!UUID.test(fileId)) return 'not_found'
+    const f = await this.db.selectFrom('cloud_files').selectAll().where('id', '=', fileId).executeTakeFirst()
+    if (f === undefined || f.deleted_at !== null) return 'not_found'
+    if (f.scan_status !== 'clean') return { notClean: f.scan_status }
+    return f
+  }
+
   readFile (f: FileRow, range?: { start: number, end: number }, signal?: AbortSignal): AsyncIterable<Uint8Array> {
     return this.content.readFile(parseCid(f.cid), range?.start ?? 0, range?.end ?? f.size, signal)
   }
@@ -644,8 +663,8 @@ export class FluidCloud {
   get singlePutMax (): number { return SINGLE_PUT_MAX }
 }
 
-export function notClean (status: string): CairnError {
-  return new CairnError('conflict', `File is not shareable yet (scan_status='${status}'); must be 'clean'.`, { scan_status: status })
+export function notClean (status: string, what = 'shareable'): CairnError {
+  return new CairnError('conflict', `File is not ${what} yet (scan_status='${status}'); must be 'clean'.`, { scan_status: status })
 }
 
 function hashToken (token: string): string {

@@ -36,24 +36,30 @@ export class S3Staging implements UploadStaging {
   async delete (key: string): Promise<void> { await this.presigner.deleteStaged(key) }
 }
 
-export class FilesOriginStaging implements UploadStaging {
-  readonly kind = 'files'
-  private key: Promise<Buffer> | undefined
-  readonly dir: string
-
-  constructor (private readonly db: Db, dataDir: string, private readonly filesOrigin: string, private readonly configuredKey: string | undefined) {
-    this.dir = join(dataDir, 'cloud-staging')
-  }
-
-  private async signingKey (): Promise<Buffer> {
-    this.key ??= (async () => {
-      if (this.configuredKey !== undefined) return Buffer.from(this.configuredKey, 'utf8')
-      await this.db.insertInto('meta').values({ key: SIGNING_KEY_META, value: randomBytes(32).toString('hex') })
+/**
+ * The dialect's HMAC key: CAIRN_CLOUD_SIGNING_KEY, or a random key kept in the metadata store
+ * (so every node of a cluster signs alike). Loaded once, on first use.
+ */
+export function cloudSigningKey (db: Db, configuredKey: string | undefined): () => Promise<Buffer> {
+  let key: Promise<Buffer> | undefined
+  return async () => {
+    key ??= (async () => {
+      if (configuredKey !== undefined) return Buffer.from(configuredKey, 'utf8')
+      await db.insertInto('meta').values({ key: SIGNING_KEY_META, value: randomBytes(32).toString('hex') })
         .onConflict(oc => oc.column('key').doNothing()).execute()
-      const row = await this.db.selectFrom('meta').select('value').where('key', '=', SIGNING_KEY_META).executeTakeFirstOrThrow()
+      const row = await db.selectFrom('meta').select('value').where('key', '=', SIGNING_KEY_META).executeTakeFirstOrThrow()
       return Buffer.from(row.value, 'hex')
     })()
-    try { return await this.key } catch (err) { this.key = undefined; throw err }
+    try { return await key } catch (err) { key = undefined; throw err }
+  }
+}
+
+export class FilesOriginStaging implements UploadStaging {
+  readonly kind = 'files'
+  readonly dir: string
+
+  constructor (dataDir: string, private readonly filesOrigin: string, private readonly signingKey: () => Promise<Buffer>) {
+    this.dir = join(dataDir, 'cloud-staging')
   }
 
   async signature (uploadId: string, expiresSec: number): Promise<string> {

@@ -15,7 +15,7 @@ import { abortSignalOf } from '../../http/abort-signal.js'
 import type { Metrics } from '../../http/metrics.js'
 import { cloudErrorHandler, sendDetail } from './errors.js'
 import * as S from './schemas.js'
-import { fileView, folderView, shareView, spaceView, uploadView } from './views.js'
+import { fileView, folderView, iso, shareView, spaceView, uploadView } from './views.js'
 
 export interface CloudDeps { core: Core, metrics: Metrics }
 
@@ -272,6 +272,21 @@ export async function fluidCloudDialect (app: FastifyInstance, { core }: CloudDe
     const { p, t } = who(req)
     return fileView(t, await cloud.getFile(p.account, (req.params as { id: string }).id, { trashed: true }))
   })
+  for (const [path, disposition, what] of [['download-url', 'attachment', 'download'], ['preview-url', 'inline', 'inline preview']] as const) {
+    app.get(`/files/:id/${path}`, {
+      ...route(['files:read']),
+      schema: {
+        summary: `A short-lived signed ${what} URL on the files origin (Content-Disposition: ${disposition}); 409 until scan_status is clean`,
+        tags: ['files'],
+        params: S.idParam,
+        response: { 200: S.fileUrl, ...S.errors(404, 409) }
+      }
+    }, async req => {
+      const { p } = who(req)
+      const u = await cloud.fileUrl(p.account, (req.params as { id: string }).id, disposition)
+      return { url: u.url, expires_at: iso(u.expires_at), disposition }
+    })
+  }
   app.patch('/files/:id', {
     ...route(['files:write']),
     schema: {

@@ -71,3 +71,12 @@ export function errors (...extra: number[]): Record<number, unknown> {
   for (const s of [401, 403, 429, ...extra]) out[s] = detail
   return out
 }
+
+export const fileUrl = {
+  type: 'object',
+  properties: {
+    url: { type: 'string', description: 'a short-lived signed URL on the cookieless files origin: GET it (no key) for the bytes' },
+    expires_at: { type: 'string', format: 'date-time', description: 'after this moment (by the server\'s clock) the URL is refused with 403' },
+    disposition: { type: 'string', enum: ['attachment', 'inline'] }
+  }
+}
