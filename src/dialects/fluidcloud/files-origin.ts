@@ -6,6 +6,8 @@
  *   never runs script with any origin's rights (this origin holds no credentials anyway).
  * - `PUT /uploads/<file_id>?expires=&sig=`: the presigned upload URL of the filesystem store;
  *   the body streams to a staging file that /uploads/complete imports.
+ * - `PUT /uploads/<file_id>/parts/<n>?expires=&sig=`: one part of a multipart upload (the
+ *   filesystem store's stand-in for S3's presigned UploadPart); answers the part's ETag.
  * - `GET|HEAD /f/<file_id>/<attachment|inline>?expires=&sig=`: a file's short-lived download or
  *   preview URL (HMAC-signed, src/core/cloud/file-urls.ts), served like a raw link.
  */
@@ -16,7 +18,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { FilesDeps } from '../../http/files-app.js'
 import { countingOut } from '../../http/metrics.js'
 import { contentDisposition, parseRange } from '../../http/responses.js'
-import { FilesOriginStaging } from '../../core/cloud/staging.js'
+import { FilesOriginStaging, isMultipartKey } from '../../core/cloud/staging.js'
+import { createHash } from 'node:crypto'
 import { FILE_URL_PREFIX, type FileUrlDisposition } from '../../core/cloud/file-urls.js'
 import type { Core } from '../../core/core.js'
 import type { Metrics } from '../../http/metrics.js'
@@ -129,7 +132,7 @@ export async function uploadPutRoutes (app: FastifyInstance, { core }: FilesDeps
     if (verdict === 'bad') return text(reply, 403, 'Signature does not match')
     if (verdict === 'expired') return text(reply, 403, 'Upload URL expired')
     const up = await core.cloud.uploadForPut(id)
-    if (up === undefined) return text(reply, 404, 'No such upload (or it was completed)')
+    if (up === undefined || isMultipartKey(up.staging_key)) return text(reply, 404, 'No such upload (or it was completed; a multipart upload takes its parts at their own URLs)')
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > Number(up.size)) return text(reply, 413, `Body larger than the ${up.size} bytes declared at initiate`)
     const file = await staging.begin(up.staging_key)
@@ -151,5 +154,46 @@ export async function uploadPutRoutes (app: FastifyInstance, { core }: FilesDeps
     }
     reply.removeHeader('connection')
     return await reply.code(200).header('etag', `"${id}"`).send()
+  })
+
+  // a part of a multipart upload: at most the part size; answers its MD5 as the ETag, as S3 does
+  app.put(`${UPLOAD_PUT_PREFIX}/:id/parts/:n`, async (req: FastifyRequest, reply: FastifyReply) => {
+    const { id, n } = req.params as { id: string, n: string }
+    const q = req.query as { expires?: string, sig?: string }
+    const part = Number(n)
+    reply.header('connection', 'close') // refused bodies are not read
+    if (!/^[1-9]\d{0,4}$/.test(n)) return text(reply, 404, 'No such part')
+    const verdict = await staging.verifyPart(id, part, q.expires, q.sig)
+    if (verdict === 'bad') return text(reply, 403, 'Signature does not match')
+    if (verdict === 'expired') return text(reply, 403, 'Upload URL expired')
+    const up = await core.cloud.uploadForPut(id)
+    if (up === undefined || !isMultipartKey(up.staging_key)) return text(reply, 404, 'No such multipart upload (or it was completed)')
+    const partSize = core.cloud.partSize(Number(up.size))
+    const max = Math.min(partSize, Number(up.size) - (part - 1) * partSize)
+    if (max <= 0) return text(reply, 404, 'No such part')
+    const declared = req.headers['content-length']
+    if (declared !== undefined && Number(declared) > max) return text(reply, 413, `Part ${part} takes at most ${max} bytes`)
+    const file = await staging.beginPart(id, part)
+    const md5 = createHash('md5')
+    let seen = 0
+    const limit = new Transform({
+      transform (chunk: Buffer, _enc, cb) {
+        seen += chunk.byteLength
+        if (seen > max) { cb(Object.assign(new Error('too large'), { tooLarge: true })); return }
+        md5.update(chunk)
+        cb(null, chunk)
+      }
+    })
+    try {
+      await pipeline(req.raw, limit, createWriteStream(file.temp))
+    } catch (err) {
+      await file.abort()
+      if ((err as { tooLarge?: boolean }).tooLarge === true) return text(reply, 413, `Part ${part} takes at most ${max} bytes`)
+      throw err
+    }
+    const etag = md5.digest('hex')
+    await file.commit(etag)
+    reply.removeHeader('connection')
+    return await reply.code(200).header('etag', `"${etag}"`).send()
   })
 }

@@ -356,14 +356,27 @@ export async function fluidCloudDialect (app: FastifyInstance, { core }: CloudDe
   }, async (req, reply) => {
     const { p } = who(req)
     const r = await cloud.initiateUpload(p.account, p.key.id, req.body as { name: string, size: number, space_id: string })
-    return await reply.code(201).send(uploadView(r.upload, r.url, r.headers))
+    return await reply.code(201).send(uploadView(r.upload, r.url, r.headers, r.multipart))
   })
   app.post('/uploads/complete', {
     ...route(['files:write']),
     schema: {
       summary: 'Finish an upload: the bytes are imported (the file gets its CID) and scanned in the background',
       tags: ['uploads'],
-      body: { type: 'object', additionalProperties: false, required: ['file_id', 'key'], properties: { file_id: { type: 'string' }, key: { type: 'string' }, sha256: { type: 'string' } } },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['file_id', 'key'],
+        properties: {
+          file_id: { type: 'string' }, key: { type: 'string' }, sha256: { type: 'string' },
+          parts: {
+            type: 'array',
+            maxItems: 10000,
+            description: 'multipart mode: every part, with the ETag its PUT answered',
+            items: { type: 'object', additionalProperties: false, required: ['part_number', 'etag'], properties: { part_number: { type: 'integer', minimum: 1 }, etag: { type: 'string', minLength: 1, maxLength: 200 } } }
+          }
+        }
+      },
       response: { 201: S.file, ...S.errors(400, 402, 404, 413, 422) }
     }
   }, async (req, reply) => {
