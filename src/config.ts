@@ -142,6 +142,12 @@ export interface CloudConfig {
   maxLinkDays: number
   /** lifetime of a presigned upload URL */
   uploadUrlSeconds: number
+  /** lifetime of a file's download / preview URL */
+  fileUrlSeconds: number
+  /** uploads of this size and more get multipart tickets; smaller ones one PUT */
+  multipartThreshold: number
+  /** the size of each part but the last (grown for files over 10,000 parts, S3's limit) */
+  multipartPartSize: number
   /** largest file a direct multipart upload (POST /files) takes; bigger goes through /uploads */
   directUploadMaxBytes: number
   /** per key: every request, starting uploads, minting shares (per minute) */
@@ -415,12 +421,19 @@ function cloudConfig (env: Env): CloudConfig {
   const uploadUrlSeconds = int(env, 'CAIRN_CLOUD_UPLOAD_URL_SECONDS', 3600, 60)
   // S3 presigned URLs (SigV4) live at most 7 days
   if (uploadUrlSeconds > 7 * 86400) throw new ConfigError('CAIRN_CLOUD_UPLOAD_URL_SECONDS must be at most 604800 (7 days, the longest an S3 presigned URL lives)')
+  const multipartThreshold = size(env, 'CAIRN_CLOUD_MULTIPART_THRESHOLD', 100 * 1024 * 1024)
+  const multipartPartSize = size(env, 'CAIRN_CLOUD_MULTIPART_PART_SIZE', 64 * 1024 * 1024)
+  if (multipartThreshold < 1) throw new ConfigError('CAIRN_CLOUD_MULTIPART_THRESHOLD must be at least 1 byte')
+  if (multipartPartSize < 1 || multipartPartSize > 5 * 1024 * 1024 * 1024) throw new ConfigError('CAIRN_CLOUD_MULTIPART_PART_SIZE must be 1 byte to 5 GiB (with the S3 store, at least 5 MiB)')
   return {
     prefix,
     host: rawHost === '' ? undefined : rawHost,
     linksLimit,
     maxLinkDays: int(env, 'CAIRN_CLOUD_MAX_LINK_DAYS', 365, 1),
     uploadUrlSeconds,
+    fileUrlSeconds: int(env, 'CAIRN_CLOUD_FILE_URL_SECONDS', 300, 1),
+    multipartThreshold,
+    multipartPartSize,
     directUploadMaxBytes: size(env, 'CAIRN_CLOUD_DIRECT_UPLOAD_MAX', 100 * 1024 * 1024),
     requestsPerMinute: int(env, 'CAIRN_CLOUD_REQUESTS_PER_MINUTE', 600),
     uploadsPerMinute: int(env, 'CAIRN_CLOUD_UPLOADS_PER_MINUTE', 300),

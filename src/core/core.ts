@@ -40,7 +40,8 @@ import { Pins } from './pins.js'
 import { TrustlessFetcher } from '../adapters/trustless-fetcher.js'
 import { EMPTY_TRASH_JOB, FluidCloud, SCAN_JOB } from './cloud/cloud.js'
 import { CloudTenants } from './cloud/tenants.js'
-import { FilesOriginStaging, S3Staging } from './cloud/staging.js'
+import { cloudSigningKey, FilesOriginStaging, S3Staging } from './cloud/staging.js'
+import { FileUrlSigner } from './cloud/file-urls.js'
 import type { Scanner } from './ports/scanner.js'
 import { BuiltinScanner } from '../adapters/scan/builtin-scanner.js'
 import { ClamdScanner } from '../adapters/scan/clamd-scanner.js'
@@ -179,10 +180,11 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     config: config.pins
   })
   const scanner: Scanner = config.clamdUrl !== undefined ? new ClamdScanner(config.clamdUrl) : new BuiltinScanner(config.scanDenylist)
+  const cloudKey = cloudSigningKey(metadata.db, config.cloud.signingKey)
   const staging = blobs.presigner !== undefined
     ? new S3Staging(blobs.presigner)
-    : new FilesOriginStaging(metadata.db, config.dataDir, config.filesOrigin, config.cloud.signingKey)
-  const cloud = new FluidCloud(metadata.db, drive, content, jobs, staging, scanner, config)
+    : new FilesOriginStaging(config.dataDir, config.filesOrigin, cloudKey)
+  const cloud = new FluidCloud(metadata.db, drive, content, jobs, staging, scanner, config, new FileUrlSigner(cloudKey, config.filesOrigin))
   const cloudTenants = new CloudTenants(metadata.db, accounts)
   jobs.handle(SCAN_JOB, async (p: { accountId: string, fileId: string }, ctx) => {
     return await cloud.runScan(p, { last: ctx.job.attempts >= ctx.job.maxAttempts, signal: ctx.signal })

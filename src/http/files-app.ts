@@ -11,8 +11,9 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Core } from '../core/core.js'
 import { ipfsGatewayRoutes, IPFS_PREFIX } from '../dialects/ipfs-gateway/index.js'
-import { RAW_LINK_PREFIX, rawLinkRoutes, UPLOAD_PUT_PREFIX, uploadPutRoutes } from '../dialects/fluidcloud/files-origin.js'
+import { fileUrlRoutes, RAW_LINK_PREFIX, rawLinkRoutes, UPLOAD_PUT_PREFIX, uploadPutRoutes } from '../dialects/fluidcloud/files-origin.js'
 import { Metrics } from './metrics.js'
+import { FILE_URL_PREFIX } from '../core/cloud/file-urls.js'
 
 export interface FilesDeps { core: Core, metrics: Metrics }
 export type FilesRoutes = (app: FastifyInstance, deps: FilesDeps) => Promise<void>
@@ -21,7 +22,8 @@ export type FilesRoutes = (app: FastifyInstance, deps: FilesDeps) => Promise<voi
 export const FILES_ROUTES: Array<{ name: string, prefix: string, routes: FilesRoutes }> = [
   { name: 'gateway', prefix: IPFS_PREFIX, routes: ipfsGatewayRoutes },
   { name: 'fluidcloud', prefix: RAW_LINK_PREFIX + '/', routes: rawLinkRoutes },
-  { name: 'fluidcloud', prefix: UPLOAD_PUT_PREFIX + '/', routes: uploadPutRoutes }
+  { name: 'fluidcloud', prefix: UPLOAD_PUT_PREFIX + '/', routes: uploadPutRoutes },
+  { name: 'fluidcloud', prefix: FILE_URL_PREFIX + '/', routes: fileUrlRoutes }
 ]
 
 const EXPOSED = 'Content-Length, Expires, Cache-Control, Content-Range, Content-Type, Content-Disposition, ETag, X-Ipfs-Path, X-Ipfs-Roots, X-Content-Type-Options'

@@ -219,7 +219,25 @@ export class S3BlobStore implements BlobStore {
       presignGet: async (key, opts) => await this.presignGet(key, opts),
       presignPut: async (opts) => await this.presignPut(opts),
       streamStaged: (key, signal) => this.streamObject(this.stagedKey(key), undefined, signal),
-      deleteStaged: async (key) => { await this.deleteObject(this.stagedKey(key)) }
+      deleteStaged: async (key) => { await this.deleteObject(this.stagedKey(key)) },
+      createStagedMultipart: async (opts) => {
+        const key = randomBytes(16).toString('hex')
+        const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.stagedKey(key), ContentType: opts.contentType }))
+        if (r.UploadId === undefined) throw new Error('S3 answered no UploadId')
+        return { key, uploadId: r.UploadId }
+      },
+      presignPart: async (key, uploadId, partNumber, expiresInSeconds) => await getSignedUrl(this.client, new UploadPartCommand({
+        Bucket: this.bucket, Key: this.stagedKey(key), UploadId: uploadId, PartNumber: partNumber
+      }), { expiresIn: checkExpiry(expiresInSeconds) }),
+      completeStagedMultipart: async (key, uploadId, parts) => {
+        await this.client.send(new CompleteMultipartUploadCommand({
+          Bucket: this.bucket, Key: this.stagedKey(key), UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map(p => ({ PartNumber: p.partNumber, ETag: p.etag })) }
+        }))
+      },
+      abortStagedMultipart: async (key, uploadId) => {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.stagedKey(key), UploadId: uploadId }))
+      }
     }
   }
 

@@ -20,7 +20,8 @@ import { lockAccount, type Drive, type UploadSource } from '../drive.js'
 import { CairnError, invalid, notFound } from '../errors.js'
 import type { JobQueue } from '../ports/job-queue.js'
 import type { Scanner } from '../ports/scanner.js'
-import type { UploadStaging } from './staging.js'
+import { isMultipartKey, PartsMismatch, type UploadedPart, type UploadStaging } from './staging.js'
+import type { FileUrlDisposition, FileUrlSigner } from './file-urls.js'
 
 type Trx = Transaction<Database>
 export type SpaceRow = Database['cloud_spaces']
@@ -33,7 +34,6 @@ export const SCAN_JOB = 'cloud.scan'
 export const EMPTY_TRASH_JOB = 'cloud.empty_trash'
 export const DEFAULT_SPACE = 'My files'
 export const SCAN_STATUSES = ['pending', 'clean', 'infected', 'error'] as const
-const SINGLE_PUT_MAX = 100 * 1024 * 1024
 
 export interface Page<T> { items: T[], nextCursor: string | null }
 
@@ -84,7 +84,8 @@ export class FluidCloud {
     private readonly jobs: JobQueue,
     readonly staging: UploadStaging,
     readonly scanner: Scanner,
-    private readonly config: Config
+    private readonly config: Config,
+    readonly fileUrls: FileUrlSigner
   ) {}
 
   // ---------------------------------------------------------------- spaces
@@ -392,7 +393,7 @@ export class FluidCloud {
     if (used + size > a.capacityBytes) throw new CairnError('quota_exceeded', 'the upload would exceed the storage pool', { bytes_used: used, bytes_limit: a.capacityBytes, requested: size })
   }
 
-  async initiateUpload (a: Account, keyId: string, input: { name: unknown, size: unknown, space_id: unknown, folder_id?: unknown, client_key?: unknown, mime?: unknown }): Promise<{ upload: UploadRow, url: string, headers: Record<string, string> }> {
+  async initiateUpload (a: Account, keyId: string, input: { name: unknown, size: unknown, space_id: unknown, folder_id?: unknown, client_key?: unknown, mime?: unknown }): Promise<{ upload: UploadRow, url?: string, headers: Record<string, string>, multipart?: { partSize: number, parts: Array<{ part_number: number, url: string }> } }> {
     const name = checkItemName(input.name, 'file')
     const size = input.size
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid('size must be the file size in bytes')
@@ -404,13 +405,26 @@ export class FluidCloud {
     const id = randomUUID()
     const now = Date.now()
     const expiresAt = now + this.config.cloud.uploadUrlSeconds * 1000
-    const ticket = await this.staging.ticket(id, { expiresAt, contentType: mime ?? undefined })
     const row: UploadRow = {
       id, account_id: a.id, space_id: space.id, folder_id: folder, name, size, mime, client_key: clientKey,
-      staging: this.staging.kind, staging_key: ticket.key, created_by: keyId, created_at: now, expires_at: expiresAt, completed_at: null
+      staging: this.staging.kind, staging_key: '', created_by: keyId, created_at: now, expires_at: expiresAt, completed_at: null
     }
+    if (size >= this.config.cloud.multipartThreshold) {
+      const partSize = this.partSize(size)
+      const m = await this.staging.multipart(id, { expiresAt, contentType: mime ?? undefined, partCount: Math.ceil(size / partSize) })
+      row.staging_key = m.key
+      await this.db.insertInto('cloud_uploads').values(row).execute()
+      return { upload: row, headers: m.headers, multipart: { partSize, parts: m.parts } }
+    }
+    const ticket = await this.staging.ticket(id, { expiresAt, contentType: mime ?? undefined })
+    row.staging_key = ticket.key
     await this.db.insertInto('cloud_uploads').values(row).execute()
     return { upload: row, url: ticket.url, headers: ticket.headers }
+  }
+
+  /** the part size of a multipart upload of `size` bytes: the configured one, grown to stay within 10,000 parts */
+  partSize (size: number): number {
+    return Math.max(this.config.cloud.multipartPartSize, Math.ceil(size / 10_000))
   }
 
   /** a files-origin PUT: the upload it targets, if it may still receive bytes */
@@ -421,13 +435,15 @@ export class FluidCloud {
     return r
   }
 
-  async completeUpload (a: Account, input: { file_id: unknown, key: unknown, sha256?: unknown }, signal?: AbortSignal): Promise<FileRow> {
+  async completeUpload (a: Account, input: { file_id: unknown, key: unknown, sha256?: unknown, parts?: unknown }, signal?: AbortSignal): Promise<FileRow> {
     const id = String(input.file_id ?? '')
     const up = await this.db.selectFrom('cloud_uploads').selectAll().where('account_id', '=', a.id).where('id', '=', idOr404(id, 'upload')).executeTakeFirst()
     if (up === undefined) throw notFound('upload not found')
     if (up.completed_at !== null) return await this.getFile(a, up.id, { trashed: true })
     if (input.key !== up.staging_key) throw invalid('key does not match the upload: send the key initiate returned')
     if (up.expires_at <= Date.now()) throw new CairnError('failed_precondition', 'the upload URL has expired; initiate the upload again')
+    if (isMultipartKey(up.staging_key)) await this.assembleParts(up, input.parts)
+    else if (input.parts !== undefined) throw invalid('parts are only sent for a multipart upload (mode "multipart")')
     const wantSha = input.sha256 === undefined || input.sha256 === null ? undefined : String(input.sha256).toLowerCase()
     if (wantSha !== undefined && !/^[0-9a-f]{64}$/.test(wantSha)) throw invalid('sha256 must be 64 hex digits')
     const space = await this.getSpace(a, up.space_id)
@@ -446,6 +462,26 @@ export class FluidCloud {
     }
     await this.staging.delete(up.staging_key).catch(() => {})
     return file
+  }
+
+  /** a multipart upload's parts, as the client reports them: every part 1..N once, with the ETag its PUT answered */
+  private async assembleParts (up: UploadRow, parts: unknown): Promise<void> {
+    const count = Math.ceil(Number(up.size) / this.partSize(Number(up.size)))
+    if (!Array.isArray(parts) || parts.length !== count) throw invalid(`parts must list all ${count} parts: [{part_number, etag}, ...]`)
+    const list: UploadedPart[] = []
+    for (const p of parts as Array<{ part_number?: unknown, etag?: unknown }>) {
+      if (typeof p?.part_number !== 'number' || !Number.isInteger(p.part_number) || p.part_number < 1 || p.part_number > count) throw invalid(`part_number must be 1 to ${count}`)
+      if (typeof p.etag !== 'string' || p.etag.length === 0 || p.etag.length > 200) throw invalid('etag must be the ETag header the part PUT answered')
+      list.push({ partNumber: p.part_number, etag: p.etag })
+    }
+    list.sort((x, y) => x.partNumber - y.partNumber)
+    if (list.some((p, i) => p.partNumber !== i + 1)) throw invalid('each part_number must appear once')
+    try {
+      await this.staging.completeMultipart(up.staging_key, list)
+    } catch (err) {
+      if (err instanceof PartsMismatch) throw invalid(`the parts do not match the upload: ${err.message}`)
+      throw err
+    }
   }
 
   /** a direct (multipart) upload of a small file */
@@ -611,6 +647,23 @@ export class FluidCloud {
     return { share: s, file: f }
   }
 
+  /** a short-lived signed URL for a clean file's bytes on the files origin (download: attachment, preview: inline) */
+  async fileUrl (a: Account, id: string, disposition: FileUrlDisposition): Promise<{ url: string, expires_at: number }> {
+    const f = await this.getFile(a, id)
+    if (f.scan_status !== 'clean') throw notClean(f.scan_status, 'servable')
+    const expiresAt = (Math.floor(Date.now() / 1000) + this.config.cloud.fileUrlSeconds) * 1000
+    return { url: await this.fileUrls.url(f.id, disposition, expiresAt), expires_at: expiresAt }
+  }
+
+  /** what a signed file URL serves (its signature and expiry already checked) */
+  async openFileUrl (fileId: string): Promise<FileRow | 'not_found' | { notClean: string }> {
+    if (!UUID.test(fileId)) return 'not_found'
+    const f = await this.db.selectFrom('cloud_files').selectAll().where('id', '=', fileId).executeTakeFirst()
+    if (f === undefined || f.deleted_at !== null) return 'not_found'
+    if (f.scan_status !== 'clean') return { notClean: f.scan_status }
+    return f
+  }
+
   readFile (f: FileRow, range?: { start: number, end: number }, signal?: AbortSignal): AsyncIterable<Uint8Array> {
     return this.content.readFile(parseCid(f.cid), range?.start ?? 0, range?.end ?? f.size, signal)
   }
@@ -641,11 +694,10 @@ export class FluidCloud {
     return rows.length
   }
 
-  get singlePutMax (): number { return SINGLE_PUT_MAX }
 }
 
-export function notClean (status: string): CairnError {
-  return new CairnError('conflict', `File is not shareable yet (scan_status='${status}'); must be 'clean'.`, { scan_status: status })
+export function notClean (status: string, what = 'shareable'): CairnError {
+  return new CairnError('conflict', `File is not ${what} yet (scan_status='${status}'); must be 'clean'.`, { scan_status: status })
 }
 
 function hashToken (token: string): string {

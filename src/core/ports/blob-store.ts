@@ -56,6 +56,15 @@ export interface BlobPresigner {
   presignPut: (opts: { expiresInSeconds: number, contentType?: string }) => Promise<PresignedPut>
   streamStaged: (key: string, signal?: AbortSignal) => AsyncIterable<Uint8Array>
   deleteStaged: (key: string) => Promise<void>
+  /**
+   * A staged object uploaded in parts: createStagedMultipart starts it, presignPart signs one
+   * UploadPart URL, completeStagedMultipart assembles the parts (by the ETags the client got)
+   * into the staged object `key`, readable with streamStaged. Aborted parts are the store's to drop.
+   */
+  createStagedMultipart?: (opts: { contentType?: string }) => Promise<{ key: string, uploadId: string }>
+  presignPart?: (key: string, uploadId: string, partNumber: number, expiresInSeconds: number) => Promise<string>
+  completeStagedMultipart?: (key: string, uploadId: string, parts: Array<{ partNumber: number, etag: string }>) => Promise<void>
+  abortStagedMultipart?: (key: string, uploadId: string) => Promise<void>
 }
 
 export interface BlobStore {

@@ -15,7 +15,7 @@ import { abortSignalOf } from '../../http/abort-signal.js'
 import type { Metrics } from '../../http/metrics.js'
 import { cloudErrorHandler, sendDetail } from './errors.js'
 import * as S from './schemas.js'
-import { fileView, folderView, shareView, spaceView, uploadView } from './views.js'
+import { fileView, folderView, iso, shareView, spaceView, uploadView } from './views.js'
 
 export interface CloudDeps { core: Core, metrics: Metrics }
 
@@ -272,6 +272,21 @@ export async function fluidCloudDialect (app: FastifyInstance, { core }: CloudDe
     const { p, t } = who(req)
     return fileView(t, await cloud.getFile(p.account, (req.params as { id: string }).id, { trashed: true }))
   })
+  for (const [path, disposition, what] of [['download-url', 'attachment', 'download'], ['preview-url', 'inline', 'inline preview']] as const) {
+    app.get(`/files/:id/${path}`, {
+      ...route(['files:read']),
+      schema: {
+        summary: `A short-lived signed ${what} URL on the files origin (Content-Disposition: ${disposition}); 409 until scan_status is clean`,
+        tags: ['files'],
+        params: S.idParam,
+        response: { 200: S.fileUrl, ...S.errors(404, 409) }
+      }
+    }, async req => {
+      const { p } = who(req)
+      const u = await cloud.fileUrl(p.account, (req.params as { id: string }).id, disposition)
+      return { url: u.url, expires_at: iso(u.expires_at), disposition }
+    })
+  }
   app.patch('/files/:id', {
     ...route(['files:write']),
     schema: {
@@ -341,14 +356,27 @@ export async function fluidCloudDialect (app: FastifyInstance, { core }: CloudDe
   }, async (req, reply) => {
     const { p } = who(req)
     const r = await cloud.initiateUpload(p.account, p.key.id, req.body as { name: string, size: number, space_id: string })
-    return await reply.code(201).send(uploadView(r.upload, r.url, r.headers))
+    return await reply.code(201).send(uploadView(r.upload, r.url, r.headers, r.multipart))
   })
   app.post('/uploads/complete', {
     ...route(['files:write']),
     schema: {
       summary: 'Finish an upload: the bytes are imported (the file gets its CID) and scanned in the background',
       tags: ['uploads'],
-      body: { type: 'object', additionalProperties: false, required: ['file_id', 'key'], properties: { file_id: { type: 'string' }, key: { type: 'string' }, sha256: { type: 'string' } } },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['file_id', 'key'],
+        properties: {
+          file_id: { type: 'string' }, key: { type: 'string' }, sha256: { type: 'string' },
+          parts: {
+            type: 'array',
+            maxItems: 10000,
+            description: 'multipart mode: every part, with the ETag its PUT answered',
+            items: { type: 'object', additionalProperties: false, required: ['part_number', 'etag'], properties: { part_number: { type: 'integer', minimum: 1 }, etag: { type: 'string', minLength: 1, maxLength: 200 } } }
+          }
+        }
+      },
       response: { 201: S.file, ...S.errors(400, 402, 404, 413, 422) }
     }
   }, async (req, reply) => {

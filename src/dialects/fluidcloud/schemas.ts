@@ -41,8 +41,16 @@ export const share = {
 export const upload = {
   type: 'object',
   properties: {
-    file_id: str, key: str, mode: { type: 'string', enum: ['single'] }, method: { type: 'string', enum: ['PUT'] },
-    upload_url: str, headers: { type: 'object', additionalProperties: { type: 'string' } }, size: { type: 'integer' }, expires_at: ts
+    file_id: str, key: str, mode: { type: 'string', enum: ['single', 'multipart'], description: 'multipart from CAIRN_CLOUD_MULTIPART_THRESHOLD (default 100 MiB) up' },
+    method: { type: 'string', enum: ['PUT'] },
+    upload_url: { type: 'string', description: 'single mode: PUT the whole file here' },
+    part_size: { type: 'integer', description: 'multipart mode: every part but the last has exactly this many bytes' },
+    parts: {
+      type: 'array',
+      description: 'multipart mode: PUT bytes [(n-1)*part_size, n*part_size) to part n\'s url, keep each answer\'s ETag header for complete',
+      items: { type: 'object', properties: { part_number: { type: 'integer' }, url: str } }
+    },
+    headers: { type: 'object', additionalProperties: { type: 'string' } }, size: { type: 'integer' }, expires_at: ts
   }
 }
 export const quota = {
@@ -70,4 +78,13 @@ export function errors (...extra: number[]): Record<number, unknown> {
   const out: Record<number, unknown> = {}
   for (const s of [401, 403, 429, ...extra]) out[s] = detail
   return out
+}
+
+export const fileUrl = {
+  type: 'object',
+  properties: {
+    url: { type: 'string', description: 'a short-lived signed URL on the cookieless files origin: GET it (no key) for the bytes' },
+    expires_at: { type: 'string', format: 'date-time', description: 'after this moment (by the server\'s clock) the URL is refused with 403' },
+    disposition: { type: 'string', enum: ['attachment', 'inline'] }
+  }
 }

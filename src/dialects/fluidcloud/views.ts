@@ -47,12 +47,12 @@ export const shareView = (tenantId: string, s: ShareRow, url?: string): Record<s
   ...(url !== undefined ? { url } : {})
 })
 
-export const uploadView = (u: UploadRow, url: string, headers: Record<string, string>): Record<string, unknown> => ({
+export const uploadView = (u: UploadRow, url: string | undefined, headers: Record<string, string>, multipart?: { partSize: number, parts: Array<{ part_number: number, url: string }> }): Record<string, unknown> => ({
   file_id: u.id,
   key: u.staging_key,
-  mode: 'single',
+  mode: multipart === undefined ? 'single' : 'multipart',
   method: 'PUT',
-  upload_url: url,
+  ...(multipart === undefined ? { upload_url: url } : { part_size: multipart.partSize, parts: multipart.parts }),
   headers,
   size: Number(u.size),
   expires_at: iso(u.expires_at)
