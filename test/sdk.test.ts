@@ -90,6 +90,36 @@ describe('@cairn/sdk against a real server', () => {
     assert.equal((await client.files.list()).meta.total, 2)
   })
 
+  test('above the threshold an upload goes over tus in chunks, with progress, and resumes after an abort', async () => {
+    const { client } = await registered({ resumableThreshold: 2 ** 20, chunkSize: 2 ** 20 })
+    const data = deterministicBytes(3 * 2 ** 20 + 12345, 'sdk-tus')
+    const events: number[] = []
+    const f = await client.files.upload(new Blob([data as BlobPart]), { name: 'big.bin', onProgress: p => { events.push(p.loaded); assert.equal(p.total, data.byteLength) } })
+    assert.deepEqual(events, [0, 2 ** 20, 2 * 2 ** 20, 3 * 2 ** 20, data.byteLength])
+    assert.match(f.cid, /^bafybei/)
+    assert.equal(f.original_filename, 'big.bin')
+    assert.equal(f.size, data.byteLength)
+    assert.ok((await readAll((await client.files.get(f.cid)).body)).equals(data))
+    // the same bytes through the multipart upload give the same CID
+    const plain = await client.files.upload(new Blob([data as BlobPart]), { name: 'plain.bin', resumable: false })
+    assert.equal(plain.cid, f.cid)
+
+    // abort after the first chunk, then resume from the URL the first attempt handed out
+    const other = deterministicBytes(3 * 2 ** 20, 'sdk-tus-resume')
+    const ac = new AbortController()
+    let url: string | undefined
+    await assert.rejects(client.files.upload(new Blob([other as BlobPart]), {
+      name: 'resumed.bin', signal: ac.signal, onResumeUrl: u => { url = u }, onProgress: p => { if (p.loaded >= 2 ** 20) ac.abort() }
+    }), (err: any) => err.name === 'AbortError')
+    assert.ok(url !== undefined)
+    const resumedEvents: number[] = []
+    // a stream source this time: the client skips what the server already has
+    const resumed = await client.files.upload(new Blob([other as BlobPart]).stream(), { name: 'resumed.bin', size: other.byteLength, resumeUrl: url, onProgress: p => resumedEvents.push(p.loaded) })
+    assert.ok(resumedEvents[0] >= 2 ** 20, `resumed from ${resumedEvents[0]}`)
+    assert.equal(resumedEvents.at(-1), other.byteLength)
+    assert.ok((await readAll((await client.files.get(resumed.cid)).body)).equals(other))
+  })
+
   test('pin and unpin a file; a pin of the Pinning Service API added, listed and deleted', async () => {
     const { client } = await registered()
     const f = await client.files.upload(new Blob([deterministicBytes(5000, 'sdk-pin') as BlobPart]), { name: 'p.bin' })
