@@ -111,6 +111,7 @@ describe('@cairn/sdk transport', () => {
       [404, { status: 'error', data: { code: 404, name: 'NotFound', message: 'No such key' } }, NotFoundError, 'NotFound', 'No such key'],
       [400, { error: 'Cannot complete: parts 2 are missing', code: 'invalid_argument' }, CairnApiError, 'invalid_argument', 'Cannot complete: parts 2 are missing'],
       [413, { error: 'File too large' }, QuotaError, 'payload_too_large', 'File too large'],
+      [404, { error: { code: 'not_found', message: 'account not found' } }, NotFoundError, 'not_found', 'account not found'],
       [500, 'oops', CairnApiError, 'internal_server_error', 'oops']
     ]
     for (const [status, body, cls, code, message] of cases) {

@@ -39,9 +39,10 @@ export function parseEnvelope (status: number, body: unknown): { code: string, m
   if (typeof body === 'string') return { ...fallback, message: body.trim() === '' ? fallback.message : body.slice(0, 500) }
   if (body === null || typeof body !== 'object') return fallback
   const b = body as Record<string, any>
-  // Pinning Service API: {error: {reason, details}}
+  // Pinning Service API: {error: {reason, details}}; admin API: {error: {code, message}}
   if (b.error !== null && typeof b.error === 'object') {
-    return { code: String(b.error.reason ?? fallback.code), message: String(b.error.details ?? b.error.reason ?? fallback.message) }
+    const e = b.error as Record<string, unknown>
+    return { code: String(e.reason ?? e.code ?? fallback.code), message: String(e.details ?? e.message ?? e.reason ?? fallback.message) }
   }
   // FluidCloud: {detail: string | {error, message}}
   if ('detail' in b) {
