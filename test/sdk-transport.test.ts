@@ -15,12 +15,14 @@ describe('@cairn/sdk transport', () => {
   let server: Server
   let url: string
   let handler: Handler = (_req, res) => { res.end() }
-  let seen: Array<{ method: string, path: string, at: number, headers: IncomingMessage['headers'] }> = []
+  let seen: Array<{ method: string, path: string, at: number, headers: IncomingMessage['headers'], bytes: number }> = []
   before(async () => {
     server = createServer((req, res) => {
-      seen.push({ method: req.method ?? '', path: req.url ?? '', at: Date.now(), headers: req.headers })
-      req.resume()
-      req.on('end', () => { handler(req, res, seen.length) })
+      const r = { method: req.method ?? '', path: req.url ?? '', at: Date.now(), headers: req.headers, bytes: 0 }
+      seen.push(r)
+      const n = seen.length
+      req.on('data', (c: Buffer) => { r.bytes += c.byteLength })
+      req.on('end', () => { handler(req, res, n) })
     })
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -50,6 +52,26 @@ describe('@cairn/sdk transport', () => {
     assert.equal((await client.pins.add({ cid: 'bafy' })).requestid, 'r1')
     assert.deepEqual(seen.map(r => r.method), ['POST', 'POST'])
     assert.equal(seen[0].headers.authorization, 'Bearer ak_test')
+  })
+
+  test('an upload streamed from a Blob (with progress) is streamed again after a 429; a caller\'s stream is not', async () => {
+    const client = new CairnClient({ baseUrl: url, apiKey: 'k' })
+    const data = new Uint8Array(200_000).fill(7)
+    reset((_req, res, n) => {
+      if (n === 1) json(res, 429, { status: 429, error: 'Too Many Requests', message: 'later' }, { 'retry-after': '0' })
+      else json(res, 201, { status: 201, data: { cid: 'bafk', original_filename: 'a.bin', size: data.byteLength } })
+    })
+    const loaded: number[] = []
+    const f = await client.files.upload(new Blob([data]), { name: 'a.bin', onProgress: p => loaded.push(p.loaded) })
+    assert.equal(f.cid, 'bafk')
+    assert.equal(seen.length, 2)
+    assert.ok(seen[1].bytes > data.byteLength, `second attempt sent ${seen[1].bytes} bytes`)
+    assert.match(String(seen[1].headers['content-type']), /^multipart\/form-data; boundary=/)
+    assert.equal(loaded.at(-1), data.byteLength)
+    reset((_req, res) => { json(res, 429, { status: 429, error: 'Too Many Requests', message: 'later' }, { 'retry-after': '0' }) })
+    const e = await client.files.upload(new Blob([data]).stream(), { name: 'b.bin' }).catch(err => err)
+    assert.ok(e instanceof RateLimitedError)
+    assert.equal(seen.length, 1)
   })
 
   test('a Retry-After longer than maxRetryAfter, or retries used up, throw RateLimitedError', async () => {

@@ -12,7 +12,7 @@ import { startServer, type TestServer } from './helpers/server.js'
 import { freshEmail, PASSWORD } from './helpers/gateway.js'
 import { tenant } from './helpers/fluidcloud.js'
 import { btcWallet } from './helpers/wallets.js'
-import { CairnClient, AuthError, NotFoundError, CairnApiError, type Progress } from '../packages/sdk/src/index.js'
+import { CairnClient, AuthError, NotFoundError, CairnApiError, RateLimitedError, type Progress } from '../packages/sdk/src/index.js'
 import { fileFromPath } from '../packages/sdk/src/node.js'
 
 async function readAll (stream: ReadableStream<Uint8Array>): Promise<Buffer> {
@@ -258,7 +258,28 @@ describe('@cairn/sdk against a real server', () => {
     const big = deterministicBytes(200_000, 'sdk-cloud-ticket')
     const viaTicket = await client.cloud.files.upload(new Blob([big as BlobPart]), { spaceId: space.id, name: 'b.bin', direct: false })
     assert.equal(viaTicket.size, big.byteLength)
+    const progress: number[] = []
+    const streamed = await client.cloud.files.upload(new Blob([big as BlobPart]).stream(), { spaceId: space.id, name: 'c.bin', size: big.byteLength, direct: false, onProgress: p => progress.push(p.loaded) })
+    assert.equal(streamed.cid, viaTicket.cid)
+    assert.equal(progress.at(-1), big.byteLength)
     await client.cloud.files.erase(viaTicket.id)
     await assert.rejects(client.cloud.files.get(viaTicket.id), NotFoundError)
+  })
+})
+
+describe('@cairn/sdk and the Gateway API\'s hourly limit', () => {
+  let s: TestServer
+  before(async () => { s = await startServer({ CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN: '0', CAIRN_GATEWAY_CALLS_PER_HOUR: '1' }) })
+  after(async () => { await s.close() })
+
+  test('a Retry-After longer than maxRetryAfter is thrown at once as RateLimitedError', async () => {
+    const { apiKey } = await new CairnClient({ baseUrl: s.url }).keys.register(freshEmail(), PASSWORD)
+    const client = new CairnClient({ baseUrl: s.url, apiKey })
+    await client.keys.status()
+    const e = await client.keys.status().catch(err => err)
+    assert.ok(e instanceof RateLimitedError, String(e))
+    assert.equal(e.status, 429)
+    assert.ok(e.retryAfter !== undefined && e.retryAfter > 60, `retryAfter ${e.retryAfter}`)
+    assert.equal(typeof e.message, 'string')
   })
 })

@@ -1,6 +1,6 @@
 /** FluidCloud (`/cloud/api/v1` by default, a `fck_` key): spaces, folders, files, uploads, shares, quota. */
 import { errorOf, type Transport } from './http.js'
-import { isNode, counting, multipartStream, toBlobOrStream, type ProgressListener, type UploadSource } from './source.js'
+import { isNode, counting, multipartStream, newBoundary, toBlobOrStream, type ProgressListener, type UploadSource } from './source.js'
 
 export interface Page<T> { items: T[], next_cursor: string | null }
 export interface Space { id: string, tenant_id: string, name: string, app: string, created_at: string, updated_at: string }
@@ -43,7 +43,7 @@ export class CloudClient {
   }
 
   /** @internal */
-  async call<T = any>(method: string, path: string, o: { json?: unknown, query?: Record<string, any>, body?: BodyInit, headers?: Record<string, string>, signal?: AbortSignal } = {}): Promise<T> {
+  async call<T = any>(method: string, path: string, o: { json?: unknown, query?: Record<string, any>, body?: BodyInit | (() => BodyInit), headers?: Record<string, string>, signal?: AbortSignal } = {}): Promise<T> {
     return await this.t.json<T>(method, this.cfg.prefix + path, { auth: 'cloud', ...o })
   }
 
@@ -101,17 +101,29 @@ export class CloudClient {
         o.onProgress?.({ loaded: src.size, total: src.size })
         return f
       }
-      let loaded = 0
-      const mp = multipartStream(fields, 'file', name, type, counting(src instanceof Blob ? src.stream() : src, n => { loaded += n; o.onProgress?.({ loaded, total: size }) }))
-      return await this.call<CloudFile>('POST', '/files', { body: mp.body, headers: { 'content-type': mp.contentType }, signal: o.signal })
+      const boundary = newBoundary()
+      const make = (): ReadableStream<Uint8Array> => {
+        let loaded = 0
+        return multipartStream(fields, 'file', name, type, counting(src instanceof Blob ? src.stream() : src, n => { loaded += n; o.onProgress?.({ loaded, total: size }) }), boundary).body
+      }
+      return await this.call<CloudFile>('POST', '/files', { body: src instanceof Blob ? make : make(), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, signal: o.signal })
     }
     if (size === undefined) throw new TypeError('the presigned upload of a stream needs its size')
     const ticket = await this.call('POST', '/uploads/initiate', { json: { name, size, space_id: o.spaceId, folder_id: o.folderId, client_key: o.clientKey, mime: type === '' ? undefined : type }, signal: o.signal })
-    let loaded = 0
-    const body = counting(src instanceof Blob ? src.stream() : src, n => { loaded += n; o.onProgress?.({ loaded, total: size }) })
-    const put = await this.t.request('PUT', this.filesUrl(ticket.upload_url), { auth: 'none', headers: { ...ticket.headers, 'content-length': String(size) }, body, signal: o.signal, raw: true })
+    // a Blob goes as it is (any browser; re-sent after a dropped connection), streamed only in Node for progress
+    let body: BodyInit | (() => BodyInit)
+    if (src instanceof Blob && (!isNode() || o.onProgress === undefined)) body = src
+    else {
+      const make = (): ReadableStream<Uint8Array> => {
+        let loaded = 0
+        return counting(src instanceof Blob ? src.stream() : src, n => { loaded += n; o.onProgress?.({ loaded, total: size }) })
+      }
+      body = src instanceof Blob ? make : make()
+    }
+    const put = await this.t.request('PUT', this.filesUrl(ticket.upload_url), { auth: 'none', headers: body instanceof Blob ? { ...ticket.headers } : { ...ticket.headers, 'content-length': String(size) }, body, signal: o.signal, raw: true })
     if (!put.ok) throw await errorOf(put)
     await put.body?.cancel()
+    if (src instanceof Blob) o.onProgress?.({ loaded: size, total: size })
     return await this.call<CloudFile>('POST', '/uploads/complete', { json: { file_id: ticket.file_id, key: ticket.key }, signal: o.signal })
   }
 

@@ -1,6 +1,6 @@
 /** Files of an account through the IPFS Gateway API (/api/v1, X-API-Key) and tus for big uploads. */
 import type { Transport } from './http.js'
-import { counting, isNode, multipartStream, toBlobOrStream, type ProgressListener, type UploadSource } from './source.js'
+import { counting, isNode, multipartStream, newBoundary, toBlobOrStream, type ProgressListener, type UploadSource } from './source.js'
 import { tusUpload } from './tus.js'
 
 export interface FileRecord {
@@ -66,7 +66,7 @@ export class FilesClient {
       })
       return await this.info(cid, { signal: o.signal })
     }
-    let body: BodyInit
+    let body: BodyInit | (() => BodyInit)
     const headers: Record<string, string> = {}
     if (src instanceof Blob && (!isNode() || o.onProgress === undefined)) {
       // browsers stream request bodies only over HTTP/2: send a FormData, progress at the ends
@@ -75,11 +75,15 @@ export class FilesClient {
       body = fd
       o.onProgress?.({ loaded: 0, total: size })
     } else {
-      let loaded = 0
-      const stream = counting(src instanceof Blob ? src.stream() : src, n => { loaded += n; o.onProgress?.({ loaded, total: size }) })
-      const mp = multipartStream({}, 'file', name, type, stream)
-      body = mp.body
-      headers['content-type'] = mp.contentType
+      const boundary = newBoundary()
+      // a Blob's stream can be made again for a retry after a 429; a caller's stream cannot
+      const make = (): ReadableStream<Uint8Array> => {
+        let loaded = 0
+        const stream = counting(src instanceof Blob ? src.stream() : src, n => { loaded += n; o.onProgress?.({ loaded, total: size }) })
+        return multipartStream({}, 'file', name, type, stream, boundary).body
+      }
+      body = src instanceof Blob ? make : make()
+      headers['content-type'] = `multipart/form-data; boundary=${boundary}`
     }
     const r = await this.t.json('POST', '/api/v1/files/upload', { body, headers, signal: o.signal })
     if (src instanceof Blob) o.onProgress?.({ loaded: src.size, total: src.size })

@@ -25,7 +25,8 @@ export interface RequestOptions {
   auth?: Auth
   query?: Record<string, string | number | boolean | undefined | null>
   json?: unknown
-  body?: BodyInit
+  /** a body, or a function making a fresh one for each attempt (so a streamed body can be sent again after a 429) */
+  body?: BodyInit | (() => BodyInit)
   headers?: Record<string, string>
   signal?: AbortSignal
   /** safe to send again after a network error (default: GET, HEAD, DELETE, PUT) */
@@ -93,13 +94,16 @@ export class Transport {
   /** fetch with retries; throws a typed error on a non-2xx status unless raw */
   async request (method: string, path: string, o: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...this.authHeaders(o.auth ?? 'key'), ...o.headers }
-    let body = o.body
+    const make = typeof o.body === 'function' ? o.body : undefined
+    let body = make === undefined ? o.body as BodyInit | undefined : undefined
     if (o.json !== undefined) { body = JSON.stringify(o.json); headers['content-type'] ??= 'application/json' }
-    const idempotent = (o.idempotent ?? ['GET', 'HEAD', 'DELETE', 'PUT'].includes(method)) && replayable(body)
+    const canResend = make !== undefined || replayable(body)
+    const idempotent = (o.idempotent ?? ['GET', 'HEAD', 'DELETE', 'PUT'].includes(method)) && canResend
     const retries = this.opts.retries ?? 3
     const url = this.url(path, o.query)
     for (let attempt = 0; ; attempt++) {
       let res: Response
+      if (make !== undefined) body = make()
       try {
         const init: RequestInit & { duplex?: string } = { method, headers, body, signal: o.signal }
         if (body instanceof ReadableStream) init.duplex = 'half'
@@ -110,7 +114,7 @@ export class Transport {
         await sleep((this.opts.backoffMs ?? 250) * 2 ** attempt * (0.75 + Math.random() / 2), o.signal)
         continue
       }
-      if (res.status === 429 && attempt < retries && replayable(body)) {
+      if (res.status === 429 && attempt < retries && canResend) {
         const wait = retryAfterSeconds(res.headers) ?? 2 ** attempt
         if (wait <= (this.opts.maxRetryAfter ?? 60)) {
           await res.body?.cancel()

@@ -28,8 +28,9 @@ export function counting (stream: ReadableStream<Uint8Array>, onBytes: (n: numbe
 }
 
 /** a multipart/form-data body streamed from fields and one file part */
-export function multipartStream (fields: Record<string, string>, fieldName: string, fileName: string, type: string, file: ReadableStream<Uint8Array>): { body: ReadableStream<Uint8Array>, contentType: string } {
-  const boundary = '----cairn-sdk-' + Math.random().toString(36).slice(2) + Date.now().toString(36)
+export const newBoundary = (): string => '----cairn-sdk-' + Math.random().toString(36).slice(2) + Date.now().toString(36)
+
+export function multipartStream (fields: Record<string, string>, fieldName: string, fileName: string, type: string, file: ReadableStream<Uint8Array>, boundary = newBoundary()): { body: ReadableStream<Uint8Array>, contentType: string } {
   const q = (s: string): string => s.replace(/[\r\n"]/g, c => encodeURIComponent(c))
   const enc = new TextEncoder()
   let head = ''
