@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deterministicBytes } from './helpers/data.js'
 import { startServer, type TestServer } from './helpers/server.js'
-import { freshEmail, PASSWORD } from './helpers/gateway.js'
+import { codeIn, eventually, freshEmail, outbox, PASSWORD } from './helpers/gateway.js'
 import { tenant } from './helpers/fluidcloud.js'
 import { btcWallet } from './helpers/wallets.js'
 import { CairnClient, AuthError, NotFoundError, CairnApiError, RateLimitedError, type Progress } from '../packages/sdk/src/index.js'
@@ -88,6 +88,21 @@ describe('@cairn/sdk against a real server', () => {
     await client.files.delete(small.cid)
     await assert.rejects(client.files.info(small.cid), NotFoundError)
     assert.equal((await client.files.list()).meta.total, 2)
+  })
+
+  test('a key renewed by the emailed code; the old key is then refused as AuthError 403', async () => {
+    const { client, email } = await registered()
+    const anon = new CairnClient({ baseUrl: s.url })
+    await anon.keys.renewChallenge(email)
+    const mail = await eventually('the renewal mail', async () => (await outbox(s.dataDir)).find(m => m.includes(`To: ${email}`)))
+    const wrong = await anon.keys.renew(email, '000000').catch(err => err)
+    assert.ok(wrong instanceof AuthError)
+    const key = await anon.keys.renew(email, codeIn(mail))
+    assert.match(key, /^ak_/)
+    assert.equal((await new CairnClient({ baseUrl: s.url, apiKey: key }).keys.status()).email, email)
+    const old = await client.keys.status().catch(err => err)
+    assert.ok(old instanceof AuthError)
+    assert.equal(old.status, 403)
   })
 
   test('above the threshold an upload goes over tus in chunks, with progress, and resumes after an abort', async () => {
