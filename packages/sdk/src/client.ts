@@ -1,0 +1,60 @@
+/** CairnClient: one object, typed sub-clients per API. */
+import { CloudClient } from './cloud.js'
+import { FilesClient } from './files.js'
+import { Transport, type Session } from './http.js'
+import { KeysClient } from './keys.js'
+import { PinsClient } from './pins.js'
+import { TasksClient } from './tasks.js'
+import { WalletClient } from './wallet.js'
+
+export interface CairnClientOptions {
+  /** the API origin, e.g. https://cairn.example.com */
+  baseUrl: string
+  /** an account key (`ak_...` or `cairn_...`): Gateway API, pins, tus */
+  apiKey?: string
+  /** FluxDrive's Basic credentials; its key serves as apiKey too */
+  basic?: { zelid: string, key: string }
+  /** a wallet session (from wallet.login) for /id calls */
+  session?: Session
+  /** a FluidCloud key (`fck_live_...`/`fck_test_...`) for `cloud` */
+  cloudKey?: string
+  /** FluidCloud's mount (default /cloud/api/v1; `/api/v1` on a CAIRN_CLOUD_HOST) */
+  cloudPrefix?: string
+  /** where to reach the files origin when the URLs the server hands out name another one */
+  filesOrigin?: string
+  fetch?: typeof fetch
+  /** retries of a 429 or a dropped idempotent call (default 3) */
+  retries?: number
+  /** the longest Retry-After waited for, in seconds (default 60) */
+  maxRetryAfter?: number
+  /** uploads above this many bytes go over tus, resumable (default 16 MiB) */
+  resumableThreshold?: number
+  /** tus chunk size (default 8 MiB) */
+  chunkSize?: number
+  /** FluidCloud uploads up to this size use POST /files, bigger ones the presigned flow (default 32 MiB) */
+  directUploadMax?: number
+}
+
+export class CairnClient {
+  readonly files: FilesClient
+  readonly keys: KeysClient
+  readonly pins: PinsClient
+  readonly tasks: TasksClient
+  readonly cloud: CloudClient
+  readonly wallet: WalletClient
+  /** @internal */
+  readonly transport: Transport
+
+  constructor (opts: CairnClientOptions) {
+    this.transport = new Transport(opts)
+    this.files = new FilesClient(this.transport, { resumableThreshold: opts.resumableThreshold ?? 16 * 2 ** 20, chunkSize: opts.chunkSize ?? 8 * 2 ** 20 })
+    this.keys = new KeysClient(this.transport)
+    this.pins = new PinsClient(this.transport)
+    this.tasks = new TasksClient(this.transport)
+    this.cloud = new CloudClient(this.transport, { prefix: (opts.cloudPrefix ?? '/cloud/api/v1').replace(/\/+$/, ''), filesOrigin: opts.filesOrigin, directUploadMax: opts.directUploadMax ?? 32 * 2 ** 20 })
+    this.wallet = new WalletClient(this.transport)
+  }
+
+  /** the wallet session in use, if any */
+  get session (): Session | undefined { return this.transport.session }
+}

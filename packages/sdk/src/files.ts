@@ -1,0 +1,141 @@
+/** Files of an account through the IPFS Gateway API (/api/v1, X-API-Key) and tus for big uploads. */
+import type { Transport } from './http.js'
+import { counting, isNode, multipartStream, newBoundary, toBlobOrStream, type ProgressListener, type UploadSource } from './source.js'
+import { tusUpload } from './tus.js'
+
+export interface FileRecord {
+  cid: string
+  original_filename: string
+  size: number
+  content_type: string
+  pinned: boolean
+  uploaded_at: string
+}
+
+export interface ListOptions {
+  page?: number
+  pageSize?: number
+  search?: string
+  pinned?: boolean
+  sortBy?: 'uploaded_at' | 'size' | 'original_filename'
+  sortOrder?: 'asc' | 'desc'
+  signal?: AbortSignal
+}
+export interface FilePage { files: FileRecord[], meta: { page: number, page_size: number, total: number, total_pages: number } }
+
+export interface UploadOptions {
+  name?: string
+  contentType?: string
+  /** bytes in a ReadableStream source (needed for a resumable upload of a stream) */
+  size?: number
+  onProgress?: ProgressListener
+  /** true: always tus; false: never; default: tus when the size is known and above the client's resumableThreshold */
+  resumable?: boolean
+  chunkSize?: number
+  onResumeUrl?: (url: string) => void
+  resumeUrl?: string
+  signal?: AbortSignal
+}
+
+export interface Download {
+  body: ReadableStream<Uint8Array>
+  contentType: string | null
+  size: number | null
+  filename: string | null
+  response: Response
+}
+
+export type DeleteManyResult = { deleted: number, failed: Array<{ cid: string, reason: string }> } | { taskId: string, state: string }
+export type TaskRef = { taskId: string, state: string }
+
+export class FilesClient {
+  constructor (private readonly t: Transport, private readonly cfg: { resumableThreshold: number, chunkSize: number }) {}
+
+  /** upload one file; a big one (known size above the threshold) goes over tus and resumes dropped requests */
+  async upload (source: UploadSource, o: UploadOptions = {}): Promise<FileRecord> {
+    const src = toBlobOrStream(source, o.contentType)
+    const size = src instanceof Blob ? src.size : o.size
+    const name = o.name ?? ((src as { name?: unknown }).name as string | undefined) ?? 'file'
+    const type = o.contentType ?? (src instanceof Blob ? src.type : '')
+    const tus = o.resumable ?? (size !== undefined && size > this.cfg.resumableThreshold)
+    if (tus) {
+      if (size === undefined) throw new TypeError('a resumable upload of a stream needs its size')
+      const { cid } = await tusUpload(this.t, src, {
+        endpoint: '/files/tus', name, contentType: type, size, chunkSize: o.chunkSize ?? this.cfg.chunkSize,
+        onProgress: o.onProgress, onUrl: o.onResumeUrl, resumeUrl: o.resumeUrl, signal: o.signal
+      })
+      return await this.info(cid, { signal: o.signal })
+    }
+    let body: BodyInit | (() => BodyInit)
+    const headers: Record<string, string> = {}
+    if (src instanceof Blob && (!isNode() || o.onProgress === undefined)) {
+      // browsers stream request bodies only over HTTP/2: send a FormData, progress at the ends
+      const fd = new FormData()
+      fd.append('file', type !== src.type ? new Blob([src], { type }) : src, name)
+      body = fd
+      o.onProgress?.({ loaded: 0, total: size })
+    } else {
+      const boundary = newBoundary()
+      // a Blob's stream can be made again for a retry after a 429; a caller's stream cannot
+      const make = (): ReadableStream<Uint8Array> => {
+        let loaded = 0
+        const stream = counting(src instanceof Blob ? src.stream() : src, n => { loaded += n; o.onProgress?.({ loaded, total: size }) })
+        return multipartStream({}, 'file', name, type, stream, boundary).body
+      }
+      body = src instanceof Blob ? make : make()
+      headers['content-type'] = `multipart/form-data; boundary=${boundary}`
+    }
+    const r = await this.t.json('POST', '/api/v1/files/upload', { body, headers, signal: o.signal })
+    if (src instanceof Blob) o.onProgress?.({ loaded: src.size, total: src.size })
+    return r.data as FileRecord
+  }
+
+  async list (o: ListOptions = {}): Promise<FilePage> {
+    const r = await this.t.json('GET', '/api/v1/files', {
+      signal: o.signal,
+      query: { page: o.page, page_size: o.pageSize, search: o.search, pinned: o.pinned, sort_by: o.sortBy, sort_order: o.sortOrder }
+    })
+    return { files: r.data, meta: r.meta }
+  }
+
+  /** every file, page after page */
+  async * iterate (o: Omit<ListOptions, 'page'> = {}): AsyncGenerator<FileRecord> {
+    for (let page = 1; ; page++) {
+      const p = await this.list({ ...o, page })
+      yield * p.files
+      if (page >= p.meta.total_pages || p.files.length === 0) return
+    }
+  }
+
+  async info (cid: string, o: { signal?: AbortSignal } = {}): Promise<FileRecord> {
+    return (await this.t.json('GET', `/api/v1/files/${encodeURIComponent(cid)}`, { signal: o.signal })).data
+  }
+
+  /** the bytes as a stream; `range` as [start, end] (inclusive) asks for part of them */
+  async get (cid: string, o: { range?: [number, number?], signal?: AbortSignal } = {}): Promise<Download> {
+    const headers: Record<string, string> = {}
+    if (o.range !== undefined) headers.range = `bytes=${o.range[0]}-${o.range[1] ?? ''}`
+    const res = await this.t.request('GET', `/api/v1/files/retrieve/${encodeURIComponent(cid)}`, { headers, signal: o.signal })
+    const len = res.headers.get('content-length')
+    const disp = res.headers.get('content-disposition') ?? ''
+    const m = /filename\*=UTF-8''([^;]+)/i.exec(disp) ?? /filename="([^"]*)"/i.exec(disp)
+    let filename: string | null = null
+    if (m !== null) { try { filename = decodeURIComponent(m[1]) } catch { filename = m[1] } }
+    return { body: res.body ?? new ReadableStream({ start: c => { c.close() } }), contentType: res.headers.get('content-type'), size: len === null ? null : Number(len), filename, response: res }
+  }
+
+  async delete (cid: string, o: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.t.json('DELETE', `/api/v1/files/${encodeURIComponent(cid)}`, { signal: o.signal })
+  }
+
+  /** deletes many; over the server's sync limit it runs as a task: wait for it with tasks.wait */
+  async deleteMany (cids: string[], o: { signal?: AbortSignal } = {}): Promise<DeleteManyResult> {
+    const res = await this.t.request('POST', '/api/v1/files/delete/bulk', { json: { cids }, signal: o.signal })
+    const r = await res.json() as any
+    if (res.status === 202) return { taskId: r.data.task_id, state: r.data.state }
+    return r.data
+  }
+
+  async pin (cid: string, o: { signal?: AbortSignal } = {}): Promise<void> { await this.t.json('POST', `/api/v1/files/${encodeURIComponent(cid)}/pin`, { signal: o.signal }) }
+  async unpin (cid: string, o: { signal?: AbortSignal } = {}): Promise<void> { await this.t.json('POST', `/api/v1/files/${encodeURIComponent(cid)}/unpin`, { signal: o.signal }) }
+}
