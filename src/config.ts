@@ -154,6 +154,9 @@ export interface CloudConfig {
   requestsPerMinute: number
   uploadsPerMinute: number
   sharesPerMinute: number
+  importsPerMinute: number
+  /** POST /uploads/import-url may fetch from loopback and private networks (tests, closed networks) */
+  importAllowPrivate: boolean
   /** HMAC key for filesystem upload URLs; unset: a random key kept in the metadata store */
   signingKey: string | undefined
 }
@@ -438,6 +441,8 @@ function cloudConfig (env: Env): CloudConfig {
     requestsPerMinute: int(env, 'CAIRN_CLOUD_REQUESTS_PER_MINUTE', 600),
     uploadsPerMinute: int(env, 'CAIRN_CLOUD_UPLOADS_PER_MINUTE', 300),
     sharesPerMinute: int(env, 'CAIRN_CLOUD_SHARES_PER_MINUTE', 120),
+    importsPerMinute: int(env, 'CAIRN_CLOUD_IMPORTS_PER_MINUTE', 30),
+    importAllowPrivate: bool(env, 'CAIRN_CLOUD_IMPORT_ALLOW_PRIVATE', false),
     signingKey
   }
 }

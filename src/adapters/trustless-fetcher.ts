@@ -24,7 +24,7 @@ const privateNets = new BlockList()
 for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) privateNets.addSubnet(net, bits, 'ipv4')
 for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) privateNets.addSubnet(net, bits, 'ipv6')
 
-function isPrivate (address: string): boolean {
+export function isPrivate (address: string): boolean {
   // an IPv4-mapped IPv6 address is checked as the IPv4 address it carries
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
   if (mapped !== null) return privateNets.check(mapped[1], 'ipv4')

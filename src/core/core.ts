@@ -42,6 +42,7 @@ import { EMPTY_TRASH_JOB, FluidCloud, SCAN_JOB } from './cloud/cloud.js'
 import { CloudTenants } from './cloud/tenants.js'
 import { cloudSigningKey, FilesOriginStaging, S3Staging } from './cloud/staging.js'
 import { FileUrlSigner } from './cloud/file-urls.js'
+import { openPublicUrl } from '../adapters/public-url-source.js'
 import type { Scanner } from './ports/scanner.js'
 import { BuiltinScanner } from '../adapters/scan/builtin-scanner.js'
 import { ClamdScanner } from '../adapters/scan/clamd-scanner.js'
@@ -184,7 +185,8 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   const staging = blobs.presigner !== undefined
     ? new S3Staging(blobs.presigner)
     : new FilesOriginStaging(config.dataDir, config.filesOrigin, cloudKey)
-  const cloud = new FluidCloud(metadata.db, drive, content, jobs, staging, scanner, config, new FileUrlSigner(cloudKey, config.filesOrigin))
+  const cloud = new FluidCloud(metadata.db, drive, content, jobs, staging, scanner, config, new FileUrlSigner(cloudKey, config.filesOrigin),
+    async (url, signal) => await openPublicUrl(url, { allowPrivate: config.cloud.importAllowPrivate, signal }))
   const cloudTenants = new CloudTenants(metadata.db, accounts)
   jobs.handle(SCAN_JOB, async (p: { accountId: string, fileId: string }, ctx) => {
     return await cloud.runScan(p, { last: ctx.job.attempts >= ctx.job.maxAttempts, signal: ctx.signal })

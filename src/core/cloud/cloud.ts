@@ -76,6 +76,9 @@ function checkClientKey (k: unknown): string | null {
   return k
 }
 
+/** opens a user-given URL for import (an adapter: public addresses only, redirects checked) */
+export type UrlOpener = (url: string, signal?: AbortSignal) => Promise<UploadSource & { filename: string, size?: number }>
+
 export class FluidCloud {
   constructor (
     private readonly db: Db,
@@ -85,7 +88,8 @@ export class FluidCloud {
     readonly staging: UploadStaging,
     readonly scanner: Scanner,
     private readonly config: Config,
-    readonly fileUrls: FileUrlSigner
+    readonly fileUrls: FileUrlSigner,
+    private readonly openUrl?: UrlOpener
   ) {}
 
   // ---------------------------------------------------------------- spaces
@@ -482,6 +486,22 @@ export class FluidCloud {
       if (err instanceof PartsMismatch) throw invalid(`the parts do not match the upload: ${err.message}`)
       throw err
     }
+  }
+
+  /** POST /uploads/import-url: the server fetches one file from a public URL into a space */
+  async importUrl (a: Account, keyId: string, input: { url: unknown, space_id: unknown, folder_id?: unknown, client_key?: unknown, name?: unknown }, signal?: AbortSignal): Promise<FileRow> {
+    if (this.openUrl === undefined) throw new CairnError('failed_precondition', 'importing from URLs is not available on this server')
+    if (typeof input.url !== 'string' || input.url.length > 4096) throw invalid('url must be an http(s) URL of at most 4096 characters')
+    const space = await this.getSpace(a, String(input.space_id ?? ''))
+    const folder = input.folder_id === undefined || input.folder_id === null ? null : (await this.folderIn(a, String(input.folder_id), space.id)).id
+    const clientKey = checkClientKey(input.client_key)
+    const given = input.name === undefined || input.name === null ? undefined : checkItemName(input.name, 'file')
+    const src = await this.openUrl(input.url, signal)
+    if (src.size !== undefined) await this.checkFits(a, src.size)
+    return await this.store(a, {
+      id: randomUUID(), space, folderId: folder, name: given ?? checkItemName(src.filename, 'file'), mime: src.mimetype ?? null, clientKey, createdBy: keyId,
+      maxBytes: a.planLimits.maxFileBytes, content: src.content
+    }, signal)
   }
 
   /** a direct (multipart) upload of a small file */

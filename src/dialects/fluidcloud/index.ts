@@ -26,7 +26,7 @@ declare module 'fastify' {
   }
 }
 
-type Rate = 'upload' | 'share'
+type Rate = 'upload' | 'share' | 'import'
 
 function presentedKey (req: FastifyRequest): string | undefined {
   const h = req.headers['x-api-key']
@@ -76,6 +76,7 @@ export async function fluidCloudDialect (app: FastifyInstance, { core }: CloudDe
     if (missing.length > 0) throw new CairnError('forbidden', `this key lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, { error: 'insufficient_scope', required, missing })
     if (config.rate === 'upload') await hit(`cloud:upload:${p.key.id}`, cfg.uploadsPerMinute)
     if (config.rate === 'share') await hit(`cloud:share:${p.key.id}`, cfg.sharesPerMinute)
+    if (config.rate === 'import') await hit(`cloud:import:${p.key.id}`, cfg.importsPerMinute)
   })
 
   const route = (scopes: string[], rate?: Rate): { config: { scopes: string[], rate?: Rate } } => ({ config: { scopes, ...(rate !== undefined ? { rate } : {}) } })
@@ -382,6 +383,27 @@ export async function fluidCloudDialect (app: FastifyInstance, { core }: CloudDe
   }, async (req, reply) => {
     const { p, t } = who(req)
     return await reply.code(201).send(fileView(t, await cloud.completeUpload(p.account, req.body as { file_id: string, key: string }, abortSignalOf(req))))
+  })
+
+  app.post('/uploads/import-url', {
+    ...route(['files:write'], 'import'),
+    schema: {
+      summary: 'The server fetches one file from a public http(s) URL into a space (loopback and private addresses refused); 201 FileOut, scanned like any upload',
+      tags: ['uploads'],
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url', 'space_id'],
+        properties: {
+          url: { type: 'string', maxLength: 4096 }, space_id: { type: 'string' }, folder_id: { type: ['string', 'null'] },
+          client_key: { type: ['string', 'null'], maxLength: 512 }, name: { type: 'string' }
+        }
+      },
+      response: { 201: S.file, ...S.errors(402, 404, 413, 422, 429) }
+    }
+  }, async (req, reply) => {
+    const { p, t } = who(req)
+    return await reply.code(201).send(fileView(t, await cloud.importUrl(p.account, p.key.id, req.body as { url: string, space_id: string }, abortSignalOf(req))))
   })
 
   // ------------------------------------------------------------ shares
