@@ -130,6 +130,11 @@ if (clamdUrl !== undefined) {
         }
         assert.equal(st, 'error')
         assert.equal((await api(down, t2.live, 'POST', '/shares', { file_id: f.id })).status, 409)
+        // and /healthz names the scanner as the dependency that is down
+        const h = await fetch(`${down.url}/healthz`)
+        assert.equal(h.status, 503)
+        const health = await h.json() as { dependencies: Record<string, { ok: boolean, kind: string }> }
+        assert.deepEqual([health.dependencies.scanner.kind, health.dependencies.scanner.ok], ['clamd', false])
       } finally {
         await down.close()
       }

@@ -230,7 +230,8 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
       metadata: { kind: metadata.dialect, check: async () => { await metadata.db.selectFrom('meta').select('key').limit(1).execute() } },
       blobs: { kind: config.s3 === undefined ? 'filesystem' : 's3', check: async () => { await blobs.ping?.() } },
       rateLimits: { kind: config.redisUrl !== undefined ? 'redis' : 'in-process', check: async () => { await rateLimiter.ping?.() } },
-      jobs: { kind: redisJobs !== undefined ? 'redis' : metadata.dialect, check: async () => { await redisJobs?.ping() } }
+      jobs: { kind: redisJobs !== undefined ? 'redis' : metadata.dialect, check: async () => { await redisJobs?.ping() } },
+      scanner: { kind: scanner.name, check: async () => { await scanner.ping?.() } }
     }),
     recoverLeftovers: async () => {
       await buckets.recover()
