@@ -363,14 +363,7 @@ export class Drive {
       const rows = await trx.selectFrom('entries').select(['id', 'cid', 'size', 'thumbnail_cid'])
         .where('account_id', '=', accountId).where('id', 'in', ids).execute()
       if (rows.length === 0) return 0
-      await trx.deleteFrom('entries').where('id', 'in', rows.map(r => r.id)).execute()
-      await uncountRemoved(trx, accountId, rows)
-      const released = new Set<string>()
-      for (const r of rows) {
-        if (r.cid !== null) released.add(r.cid)
-        if (r.thumbnail_cid !== null) released.add(r.thumbnail_cid)
-      }
-      await releaseIfUnreferenced(trx, [...released])
+      await deleteEntryRows(trx, accountId, rows)
       return rows.length
     })
   }
@@ -467,9 +460,7 @@ export class Drive {
       const rows = await trx.selectFrom('entries').select(['id', 'cid', 'size', 'thumbnail_cid'])
         .where('id', '=', entryId).where('account_id', '=', accountId).where('kind', '!=', 'folder').execute()
       if (rows.length === 0) throw notFound('File not found')
-      await trx.deleteFrom('entries').where('id', '=', entryId).execute()
-      await uncountRemoved(trx, accountId, rows)
-      await releaseIfUnreferenced(trx, rows.flatMap(r => [r.cid, r.thumbnail_cid].filter((c): c is string => c !== null)))
+      await deleteEntryRows(trx, accountId, rows)
     })
   }
 
@@ -660,14 +651,7 @@ export class Drive {
       const rows = await trx.selectFrom('entries').select(['id', 'cid', 'size', 'thumbnail_cid'])
         .where('space_id', '=', spaceId).where('cid', 'in', forms).execute()
       if (rows.length === 0) throw notFound('File not found')
-      await trx.deleteFrom('entries').where('id', 'in', rows.map(r => r.id)).execute()
-      await uncountRemoved(trx, accountId, rows)
-      const released = new Set<string>()
-      for (const r of rows) {
-        if (r.cid !== null) released.add(r.cid)
-        if (r.thumbnail_cid !== null) released.add(r.thumbnail_cid)
-      }
-      await releaseIfUnreferenced(trx, [...released])
+      await deleteEntryRows(trx, accountId, rows)
       return rows.length
     })
   }
@@ -751,6 +735,22 @@ export async function insertEntries (trx: Trx, accountId: string, rows: Array<Da
   let delta = 0
   for (const [cid, size] of incoming) delta += Math.max(0, size - (before.get(cid) ?? 0))
   await addUsage(trx, accountId, delta)
+}
+
+/**
+ * Delete entries of one account (the caller holds its row lock), in batches, keeping the usage
+ * counter exact and releasing each CID (and thumbnail) nothing references any more.
+ */
+export async function deleteEntryRows (trx: Trx, accountId: string, rows: Array<{ id: string, cid: string | null, size: number, thumbnail_cid: string | null }>): Promise<void> {
+  if (rows.length === 0) return
+  for (let i = 0; i < rows.length; i += 500) await trx.deleteFrom('entries').where('id', 'in', rows.slice(i, i + 500).map(r => r.id)).execute()
+  await uncountRemoved(trx, accountId, rows)
+  const released = new Set<string>()
+  for (const r of rows) {
+    if (r.cid !== null) released.add(r.cid)
+    if (r.thumbnail_cid !== null) released.add(r.thumbnail_cid)
+  }
+  await releaseIfUnreferenced(trx, [...released])
 }
 
 /**

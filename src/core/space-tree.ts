@@ -15,7 +15,7 @@ import { parseCid } from './content/cids.js'
 import type { ContentStore } from './content/content-store.js'
 import type { IngestResult } from './content/ingest.js'
 import type { ImportProfile } from './content/profiles.js'
-import { insertEntries, lockAccount, releaseIfUnreferenced, uncountRemoved, type Drive } from './drive.js'
+import { deleteEntryRows, insertEntries, lockAccount, type Drive } from './drive.js'
 import { CairnError, notFound } from './errors.js'
 import { metered, type ByteBudget } from './limits.js'
 import { sniffing } from './mime.js'
@@ -231,16 +231,9 @@ export class SpaceTree {
   }
 
   private async deleteRows (trx: Trx, accountId: string, rows: Array<{ id: string, cid: string | null, size: number, thumbnail_cid: string | null }>): Promise<void> {
-    if (rows.length === 0) return
-    for (let i = 0; i < rows.length; i += BATCH) await trx.deleteFrom('entries').where('id', 'in', rows.slice(i, i + BATCH).map(r => r.id)).execute()
-    await uncountRemoved(trx, accountId, rows)
-    const released = new Set<string>()
-    for (const r of rows) {
-      if (r.cid !== null) released.add(r.cid)
-      if (r.thumbnail_cid !== null) released.add(r.thumbnail_cid)
-    }
-    await releaseIfUnreferenced(trx, [...released])
+    await deleteEntryRows(trx, accountId, rows)
   }
+
 
   /** Remove a file, or a folder with everything below it. `kind` insists on one of them. */
   async remove (accountId: string, space: string, path: string[], kind?: 'file' | 'folder'): Promise<void> {

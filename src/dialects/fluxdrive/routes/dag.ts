@@ -5,7 +5,7 @@
  * FluxDrive's `error` and Kubo's `Message`/`Code`/`Type`, so either kind of client reads them.
  */
 import { Readable } from 'node:stream'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { type FluxdriveDeps, DRIVE_SPACE, principalOf } from '../context.js'
 import { boolArg, requireHash } from '../args.js'
 import { parseCid } from '../../../core/content/cids.js'
@@ -14,21 +14,8 @@ import { openMultipart } from '../../../http/multipart.js'
 import { abortSignalOf } from '../../../http/abort-signal.js'
 import { countingOut } from '../../../http/metrics.js'
 import { contentDisposition } from '../../../http/responses.js'
-import { fluxdriveErrorHandler } from '../errors.js'
+import { kuboErrors } from './kubo.js'
 import { stringArg } from '../args.js'
-
-function kuboErrors (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
-  // render as FluxDrive does, then add Kubo's fields to the same body
-  const send = reply.send.bind(reply)
-  reply.send = ((body: unknown) => {
-    if (body !== null && typeof body === 'object' && 'error' in body) {
-      const message = String((body as { error: unknown }).error)
-      return send({ error: message, Message: message, Code: 0, Type: 'error' })
-    }
-    return send(body)
-  }) as typeof reply.send
-  fluxdriveErrorHandler(err, req, reply)
-}
 
 export function dagRoutes (app: FastifyInstance, { core, metrics }: FluxdriveDeps): void {
   app.post('/dag/import', {
