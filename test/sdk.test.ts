@@ -109,7 +109,10 @@ describe('@cairn/sdk against a real server', () => {
     const { client } = await registered({ resumableThreshold: 2 ** 20, chunkSize: 2 ** 20 })
     const data = deterministicBytes(3 * 2 ** 20 + 12345, 'sdk-tus')
     const events: number[] = []
-    const f = await client.files.upload(new Blob([data as BlobPart]), { name: 'big.bin', onProgress: p => { events.push(p.loaded); assert.equal(p.total, data.byteLength) } })
+    const bigPath = join(tmp, 'big.bin')
+    await writeFile(bigPath, data)
+    // from a path: the file is read chunk by chunk (Blob slices of the file)
+    const f = await client.files.upload(await fileFromPath(bigPath), { onProgress: p => { events.push(p.loaded); assert.equal(p.total, data.byteLength) } })
     assert.deepEqual(events, [0, 2 ** 20, 2 * 2 ** 20, 3 * 2 ** 20, data.byteLength])
     assert.match(f.cid, /^bafybei/)
     assert.equal(f.original_filename, 'big.bin')
