@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, writeFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer as createNetServer, connect, type AddressInfo } from 'node:net'
 import { deterministicBytes } from './helpers/data.js'
 import { startServer, type TestServer } from './helpers/server.js'
 import { codeIn, eventually, freshEmail, outbox, PASSWORD } from './helpers/gateway.js'
@@ -136,6 +137,36 @@ describe('@cairn/sdk against a real server', () => {
     assert.ok(resumedEvents[0] >= 2 ** 20, `resumed from ${resumedEvents[0]}`)
     assert.equal(resumedEvents.at(-1), other.byteLength)
     assert.ok((await readAll((await client.files.get(resumed.cid)).body)).equals(other))
+  })
+
+  test('a tus PATCH whose connection drops mid-chunk is resumed from the server\'s offset', async () => {
+    // a TCP proxy in front of the server that cuts one connection once 1.5 MiB went through it
+    const target = Number(new URL(s.url).port)
+    let cut = false
+    const proxy = createNetServer(client => {
+      const upstream = connect(target, '127.0.0.1')
+      let bytes = 0
+      client.on('data', (c: Buffer) => {
+        bytes += c.byteLength
+        if (!cut && bytes > 1.5 * 2 ** 20) { cut = true; client.destroy(); upstream.destroy(); return }
+        upstream.write(c)
+      })
+      upstream.pipe(client)
+      client.on('error', () => {}); upstream.on('error', () => {})
+      client.on('close', () => upstream.destroy()); upstream.on('close', () => client.destroy())
+    })
+    await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve))
+    try {
+      const { client: direct } = await registered()
+      const via = new CairnClient({ baseUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, apiKey: direct.transport.accountKey, chunkSize: 2 ** 20 })
+      const data = deterministicBytes(3 * 2 ** 20, 'sdk-tus-drop')
+      const f = await via.files.upload(new Blob([data as BlobPart]), { name: 'dropped.bin', resumable: true })
+      assert.ok(cut, 'the proxy cut a connection')
+      assert.equal(f.size, data.byteLength)
+      assert.ok((await readAll((await direct.files.get(f.cid)).body)).equals(data))
+    } finally {
+      proxy.close()
+    }
   })
 
   test('pin and unpin a file; a pin of the Pinning Service API added, listed and deleted', async () => {
