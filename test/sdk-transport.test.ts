@@ -119,6 +119,13 @@ describe('@cairn/sdk transport', () => {
     setTimeout(() => { ac2.abort() }, 50)
     await assert.rejects(waiting, (err: any) => err.name === 'AbortError')
     assert.equal(seen.length, 1)
+    // tasks.wait between two polls
+    reset((_req, res) => { json(res, 200, { status: 200, data: { task_id: 't1', state: 'STARTED' } }) })
+    const ac3 = new AbortController()
+    const wait = new CairnClient({ baseUrl: url, apiKey: 'k' }).tasks.wait('t1', { signal: ac3.signal, intervalMs: 30_000 })
+    setTimeout(() => { ac3.abort(new Error('stop waiting')) }, 50)
+    await assert.rejects(wait, /stop waiting/)
+    assert.equal(seen.length, 1)
   })
 
   test('each dialect\'s envelope becomes a typed error with its code and message', async () => {

@@ -1,5 +1,5 @@
 /** FluidCloud (`/cloud/api/v1` by default, a `fck_` key): spaces, folders, files, uploads, shares, quota. */
-import { errorOf, type Transport } from './http.js'
+import { errorOf, sleep, type Transport } from './http.js'
 import { isNode, counting, multipartStream, newBoundary, toBlobOrStream, type ProgressListener, type UploadSource } from './source.js'
 
 export interface Page<T> { items: T[], next_cursor: string | null }
@@ -76,8 +76,7 @@ export class CloudClient {
       for (;;) {
         const f = await this.files.get(id, o)
         if (f.scan_status !== 'pending') return f
-        await new Promise(resolve => setTimeout(resolve, o.intervalMs ?? 200))
-        if (o.signal?.aborted === true) throw o.signal.reason
+        await sleep(o.intervalMs ?? 200, o.signal)
       }
     }
   }

@@ -35,7 +35,8 @@ export interface RequestOptions {
   raw?: boolean
 }
 
-const sleep = async (ms: number, signal?: AbortSignal): Promise<void> => await new Promise((resolve, reject) => {
+/** a wait that ends early, rejecting with the signal's reason, on abort */
+export const sleep = async (ms: number, signal?: AbortSignal): Promise<void> => await new Promise((resolve, reject) => {
   if (signal?.aborted === true) { reject(signal.reason); return }
   const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
   const onAbort = (): void => { clearTimeout(t); reject(signal?.reason) }

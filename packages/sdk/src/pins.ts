@@ -1,5 +1,5 @@
 /** The IPFS Pinning Service API (/pins, Bearer key). */
-import type { Transport } from './http.js'
+import { sleep, type Transport } from './http.js'
 
 export type PinState = 'queued' | 'pinning' | 'pinned' | 'failed'
 export interface Pin { cid: string, name?: string, origins?: string[], meta?: Record<string, string> }
@@ -43,8 +43,7 @@ export class PinsClient {
     for (;;) {
       const p = await this.get(requestId, o)
       if (p.status === 'pinned' || p.status === 'failed') return p
-      await new Promise(resolve => setTimeout(resolve, o.intervalMs ?? 500))
-      if (o.signal?.aborted === true) throw o.signal.reason
+      await sleep(o.intervalMs ?? 500, o.signal)
     }
   }
 }

@@ -1,6 +1,6 @@
 /** Tasks of the Gateway API: long operations (bulk delete, async pin) polled until final. */
 import { CairnApiError } from './errors.js'
-import type { Transport } from './http.js'
+import { sleep, type Transport } from './http.js'
 
 export type TaskState = 'PENDING' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'REVOKED'
 export interface Task {
@@ -32,12 +32,7 @@ export class TasksClient {
       if (task.state === 'SUCCESS') return task
       if (FINAL.has(task.state)) throw new CairnApiError(200, `task_${task.state.toLowerCase()}`, task.error ?? `task ${task.state}`, task)
       if (Date.now() + interval > deadline) throw new CairnApiError(0, 'timeout', `task ${id} is still ${task.state}`, task)
-      await new Promise<void>((resolve, reject) => {
-        if (o.signal?.aborted === true) { reject(o.signal.reason); return }
-        const timer = setTimeout(() => { o.signal?.removeEventListener('abort', stop); resolve() }, interval)
-        const stop = (): void => { clearTimeout(timer); reject(o.signal?.reason) }
-        o.signal?.addEventListener('abort', stop, { once: true })
-      })
+      await sleep(interval, o.signal)
       if (o.intervalMs === undefined) interval = Math.min(interval * 1.5, 5000)
     }
   }
