@@ -42,6 +42,8 @@ export interface Config {
   databaseUrl: string | undefined
   /** redis://... to keep rate-limit counters (and, later, jobs) in Redis; unset for in-process */
   redisUrl: string | undefined
+  /** namespace of every Redis key, so that deployments (or test runs) can share one Redis */
+  redisPrefix: string
   /** set (CAIRN_S3_BUCKET): packs live in this bucket; unset: files under the data dir */
   s3: S3Config | undefined
   logLevel: string
@@ -85,7 +87,7 @@ export interface GatewayConfig {
   maxFileBytes: number
   /** bulk deletes of more CIDs than this run as a task (202 + task_id) */
   bulkDeleteSyncMax: number
-  /** register, renew/challenge and renew calls per client IP (and per email) per 10 minutes */
+  /** calls of each of register, renew/challenge and renew per client IP (and per email) per 10 minutes */
   accountCallsPer10Min: number
   uploadsPerHour: number
   retrievalsPerHour: number
@@ -239,6 +241,7 @@ export function loadConfig (processEnv: Env = process.env): Config {
     dataDir: resolve(env.CAIRN_DATA_DIR ?? './data'),
     databaseUrl,
     redisUrl,
+    redisPrefix: env.CAIRN_REDIS_PREFIX ?? 'cairn:',
     s3: s3Config(env),
     logLevel: env.CAIRN_LOG_LEVEL ?? 'info',
     plans,

@@ -21,11 +21,16 @@ import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
 import type { Job, JobQueue } from './ports/job-queue.js'
 import type { MailMessage, MailReceipt, Mailer } from './ports/mailer.js'
-import { DbJobQueue } from '../adapters/jobs/db-job-queue.js'
+import { DbJobStore } from '../adapters/jobs/db-job-queue.js'
+import { LeasedJobQueue } from '../adapters/jobs/leased-queue.js'
+import { RedisJobStore } from '../adapters/jobs/redis-job-queue.js'
 import { OutboxMailer } from '../adapters/mail/outbox-mailer.js'
 import { SmtpMailer } from '../adapters/mail/smtp-mailer.js'
-import { MAIL_JOB, SelfService } from './self-service.js'
+import { RENEWAL_CODE_JOB, SelfService, type RenewalCodeJob } from './self-service.js'
 import { registerFileTasks } from './file-tasks.js'
+
+/** send one message (payload: MailMessage) */
+export const MAIL_JOB = 'mail.send'
 
 export interface CoreEvents {
   bytesIn: (n: number) => void
@@ -49,7 +54,7 @@ export interface Core {
   /** the IPFS gateway's policy, path resolution and CAR answers */
   gateway: Gateway
   rateLimiter: RateLimiter
-  /** durable jobs (in the metadata store); the server starts its worker with jobs.start() */
+  /** durable jobs (in Redis with CAIRN_REDIS_URL, else in the metadata store); the worker duties start them */
   jobs: JobQueue
   mailer: Mailer
   selfService: SelfService
@@ -99,8 +104,10 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     thumbnailSize: config.thumbnailSize,
     onBytesIn: events.bytesIn
   })
-  const rateLimiter: RateLimiter = config.redisUrl !== undefined ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter()
-  const jobs = new DbJobQueue(metadata.db, {
+  const rateLimiter: RateLimiter = config.redisUrl !== undefined ? new RedisRateLimiter(config.redisUrl, `${config.redisPrefix}rl:`) : new MemoryRateLimiter()
+  // jobs live in Redis when there is one (every node's worker shares them), else in the metadata store
+  const redisJobs = config.redisUrl !== undefined ? new RedisJobStore(config.redisUrl, `${config.redisPrefix}jobs:`) : undefined
+  const jobs: JobQueue = new LeasedJobQueue(redisJobs ?? new DbJobStore(metadata.db), {
     leaseMs: config.jobLeaseSeconds * 1000,
     concurrency: Math.max(1, config.jobConcurrency),
     onError: (err, job) => { events.jobFailed?.(err, job) }
@@ -108,10 +115,18 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   const mailer: Mailer = config.smtpUrl !== undefined
     ? new SmtpMailer(config.smtpUrl, config.mailFrom)
     : new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom)
+  const selfService = new SelfService(metadata.db, config, jobs, mailer)
+  // any message (the mail port's job); the payload is the whole message
   jobs.handle(MAIL_JOB, async (msg: MailMessage) => {
     const receipt = await mailer.send(msg)
     events.mailSent?.(msg.to, receipt)
     return { to: msg.to, messageId: receipt.messageId, where: receipt.where }
+  })
+  // a key-renewal code: made when it is sent, so the jobs table never holds one
+  jobs.handle(RENEWAL_CODE_JOB, async (job: RenewalCodeJob) => {
+    const receipt = await selfService.sendRenewalCode(job)
+    events.mailSent?.(job.to, receipt)
+    return { to: job.to, messageId: receipt.messageId, where: receipt.where }
   })
   registerFileTasks(jobs, drive)
   return {
@@ -126,7 +141,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     rateLimiter,
     jobs,
     mailer,
-    selfService: new SelfService(metadata.db, config, jobs),
+    selfService,
     gc: async () => {
       const r = await collectGarbage({ db: metadata.db, blobs, content }, config.gcGraceSeconds * 1000)
       events.gc?.(r)
@@ -136,12 +151,14 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     health: async () => await checkHealth({
       metadata: { kind: metadata.dialect, check: async () => { await metadata.db.selectFrom('meta').select('key').limit(1).execute() } },
       blobs: { kind: config.s3 === undefined ? 'filesystem' : 's3', check: async () => { await blobs.ping?.() } },
-      rateLimits: { kind: config.redisUrl !== undefined ? 'redis' : 'in-process', check: async () => { await rateLimiter.ping?.() } }
+      rateLimits: { kind: config.redisUrl !== undefined ? 'redis' : 'in-process', check: async () => { await rateLimiter.ping?.() } },
+      jobs: { kind: redisJobs !== undefined ? 'redis' : metadata.dialect, check: async () => { await redisJobs?.ping() } }
     }),
     recoverLeftovers: async () => await sweepLeftovers({ db: metadata.db, blobs }, config.s3 === undefined ? 0 : config.leftoverAgeSeconds * 1000),
     sweepLeftovers: async (minAgeMs: number) => await sweepLeftovers({ db: metadata.db, blobs }, minAgeMs),
     close: async () => {
       await jobs.stop()
+      await redisJobs?.close()
       await mailer.close()
       await rateLimiter.close()
       await content.close()

@@ -14,13 +14,16 @@ import { Accounts, EMAIL_RE, isUniqueViolation, type Account } from './accounts.
 import { CairnError, invalid } from './errors.js'
 import { checkPassword, hashPassword } from './passwords.js'
 import type { JobQueue } from './ports/job-queue.js'
-import type { MailMessage } from './ports/mailer.js'
+import type { MailReceipt, Mailer } from './ports/mailer.js'
 
 export const GATEWAY_KEY_PREFIX = 'ak_'
 export const GATEWAY_KEY_NAME = 'gateway'
 export const RENEWAL_CODE_TTL_MS = 15 * 60_000
 export const RENEWAL_CODE_TRIES = 5
-export const MAIL_JOB = 'mail.send'
+/** mail a fresh renewal code: payload RenewalCodeJob */
+export const RENEWAL_CODE_JOB = 'account.renewal_code'
+
+export interface RenewalCodeJob { accountId: string, to: string }
 
 const badCode = (): CairnError => new CairnError('unauthenticated', 'Invalid or expired verification code', { reason: 'renewal_code' })
 
@@ -39,7 +42,8 @@ export class SelfService {
   constructor (
     private readonly db: Db,
     private readonly config: Config,
-    private readonly jobs: Pick<JobQueue, 'enqueue'>
+    private readonly jobs: Pick<JobQueue, 'enqueue'>,
+    private readonly mailer: Pick<Mailer, 'send'>
   ) {}
 
   /** A new STARTER account with this email and password, and its first key (`ak_...`). */
@@ -64,20 +68,30 @@ export class SelfService {
   }
 
   /**
-   * Send a renewal code to the account of this email, if there is one. The mail goes out
-   * as a job (retried with backoff when the mail server is down).
+   * Send a renewal code to the account of this email, if there is one. The mail goes out as
+   * a job (retried with backoff while the mail server is down); the job makes the code when
+   * it sends, so no code is ever stored except as a hash.
    */
   async requestRenewal (emailInput: unknown): Promise<void> {
     const email = normalizeEmail(emailInput)
     const account = await this.db.selectFrom('accounts').select(['id']).where('email', '=', email).executeTakeFirst()
     if (account === undefined) return
+    const payload: RenewalCodeJob = { accountId: account.id, to: email }
+    await this.jobs.enqueue(RENEWAL_CODE_JOB, payload, { accountId: account.id, maxAttempts: 5, backoffMs: 5000 })
+  }
+
+  /**
+   * The renewal-code job: a fresh code replaces the account's previous one (valid 15 minutes
+   * from now, 5 tries), and goes out by mail. A retry after a failed delivery makes another.
+   */
+  async sendRenewalCode (job: RenewalCodeJob): Promise<MailReceipt> {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0')
     const now = Date.now()
-    const row = { code_hash: codeHash(account.id, code), expires_at: now + RENEWAL_CODE_TTL_MS, attempts_left: RENEWAL_CODE_TRIES, created_at: now }
-    await this.db.insertInto('renewal_codes').values({ account_id: account.id, ...row })
+    const row = { code_hash: codeHash(job.accountId, code), expires_at: now + RENEWAL_CODE_TTL_MS, attempts_left: RENEWAL_CODE_TRIES, created_at: now }
+    await this.db.insertInto('renewal_codes').values({ account_id: job.accountId, ...row })
       .onConflict(oc => oc.column('account_id').doUpdateSet(row)).execute()
-    const msg: MailMessage = {
-      to: email,
+    return await this.mailer.send({
+      to: job.to,
       subject: `Your API key renewal code: ${code}`,
       text: [
         'Someone (hopefully you) asked to renew the API key of this account.',
@@ -89,8 +103,7 @@ export class SelfService {
         '',
         'If you did not ask for this, ignore this message; your key stays as it is.'
       ].join('\n')
-    }
-    await this.jobs.enqueue(MAIL_JOB, msg, { accountId: account.id, maxAttempts: 5, backoffMs: 5000 })
+    })
   }
 
   /**

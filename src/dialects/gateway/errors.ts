@@ -37,7 +37,11 @@ export function gatewayErrorHandler (err: FastifyError | Error, req: FastifyRequ
   // an upload refused mid-stream: answer now and close, rather than read what we will not keep
   if (req.raw.complete === false) reply.header('connection', 'close')
   if (isCairnError(err)) {
-    if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds))
+    if (err instanceof RateLimitedError) {
+      reply.header('retry-after', String(err.retryAfterSeconds))
+      void sendError(reply, 429, `Rate limit exceeded: try again in ${err.retryAfterSeconds} seconds (Retry-After)`)
+      return
+    }
     void sendError(reply, STATUS[err.code], err.message)
     return
   }

@@ -45,7 +45,8 @@ export async function gatewayDialect (app: FastifyInstance, deps: GatewayDeps): 
     const config = req.routeOptions.config as GatewayRouteConfig
     const cls = config.rate ?? 'call'
     if (config.public === true) {
-      await limit(cls, req.ip)
+      // each public call has its own budget per client IP (register does not use up renew's)
+      await limit(cls, `${req.routeOptions.url ?? ''}:${req.ip}`)
       return
     }
     const principal = await authenticate(core, req)
