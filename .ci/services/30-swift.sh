@@ -3,6 +3,24 @@
 # one device, everything under $CI_STATE_DIR/swift; memcached on 127.0.0.1:11211.
 # Sourced by .ci/run; exports CAIRN_TEST_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY.
 # Idempotent: configs and rings are written once, and a process already running is left alone.
+# Run by hand (bash .ci/services/30-swift.sh, as root) it brings its own stand-ins for
+# .ci/run's helpers and prints the variables to export.
+if ! declare -F apt_install >/dev/null; then
+  set -euo pipefail
+  CI_STATE_DIR="${CI_STATE_DIR:-/tmp/cairn-ci}"
+  mkdir -p "${CI_STATE_DIR}"
+  section () { printf '\n==== %s ====\n' "$*"; }
+  apt_install () { section "apt: $*"; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; }
+  wait_for () {
+    local name="$1"; shift
+    for _ in $(seq 1 60); do
+      if "$@" >/dev/null 2>&1; then echo "${name} is ready"; return 0; fi
+      sleep 0.5
+    done
+    echo "${name} did not become ready" >&2
+    return 1
+  }
+fi
 SWIFT_PORT="${SWIFT_PORT:-6207}"
 SWIFT_DIR="${CI_STATE_DIR}/swift"
 
@@ -143,4 +161,4 @@ export CAIRN_TEST_S3_ENDPOINT="http://127.0.0.1:${SWIFT_PORT}"
 export CAIRN_TEST_S3_REGION=us-east-1
 export CAIRN_TEST_S3_ACCESS_KEY_ID="test:tester"
 export CAIRN_TEST_S3_SECRET_ACCESS_KEY=testing
-echo "CAIRN_TEST_S3_ENDPOINT=${CAIRN_TEST_S3_ENDPOINT} (key ${CAIRN_TEST_S3_ACCESS_KEY_ID})"
+echo "CAIRN_TEST_S3_ENDPOINT=${CAIRN_TEST_S3_ENDPOINT} CAIRN_TEST_S3_REGION=${CAIRN_TEST_S3_REGION} CAIRN_TEST_S3_ACCESS_KEY_ID=${CAIRN_TEST_S3_ACCESS_KEY_ID} CAIRN_TEST_S3_SECRET_ACCESS_KEY=${CAIRN_TEST_S3_SECRET_ACCESS_KEY}"
