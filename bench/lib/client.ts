@@ -4,7 +4,7 @@
  * small-request load (keep-alive connections, a fixed number of concurrent clients).
  */
 import { createHash } from 'node:crypto'
-import { Agent, request, type IncomingHttpHeaders } from 'node:http'
+import { Agent, request, type ClientRequest, type IncomingHttpHeaders } from 'node:http'
 import { once } from 'node:events'
 import { run } from './procs.js'
 
@@ -82,6 +82,19 @@ export function multipartTail (boundary: string): Buffer {
  * A multipart upload of `size` bytes produced on the fly by `chunks` (with Content-Length,
  * honouring backpressure, so nothing accumulates in this process).
  */
+/** The status and text body of the answer to `req` (rejects if the request fails). */
+export async function answerOf (req: ClientRequest): Promise<{ status: number, body: string }> {
+  return await new Promise((resolve, reject) => {
+    req.once('response', res => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { body += d })
+      res.once('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
+    })
+    req.once('error', reject)
+  })
+}
+
 export async function streamPut (base: string, auth: string, filename: string, size: number, chunks: Iterable<Uint8Array>): Promise<{ status: number, body: string }> {
   const boundary = '----cairnbench' + Date.now().toString(16)
   const head = multipartHead(boundary, filename)
@@ -94,15 +107,7 @@ export async function streamPut (base: string, auth: string, filename: string, s
       'content-length': String(head.byteLength + size + tail.byteLength)
     }
   })
-  const answered = new Promise<{ status: number, body: string }>((resolve, reject) => {
-    req.once('response', res => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d: string) => { body += d })
-      res.once('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
-    })
-    req.once('error', reject)
-  })
+  const answered = answerOf(req)
   // stop sending once the server has answered early (an error) or the connection failed
   let over = false
   answered.then(() => { over = true }, () => { over = true })

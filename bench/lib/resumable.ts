@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs'
 import { request } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import * as tus from 'tus-js-client'
+import { answerOf } from './client.js'
 
 async function jsonCall (url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<any> {
   const res = await fetch(url, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) })
@@ -29,15 +30,7 @@ async function putPart (base: string, token: string, ids: { uploadId: string, ke
       'content-length': String(end - start)
     }
   })
-  const answered = new Promise<{ status: number, body: string }>((resolve, reject) => {
-    req.once('response', res => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d: string) => { body += d })
-      res.once('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
-    })
-    req.once('error', reject)
-  })
+  const answered = answerOf(req)
   await pipeline(createReadStream(path, { start, end: end - 1, highWaterMark: 1024 * 1024 }), req)
   const r = await answered
   if (r.status !== 200) throw new Error(`PUT part ${n} answered ${r.status}: ${r.body.slice(0, 300)}`)
