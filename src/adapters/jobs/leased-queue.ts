@@ -152,11 +152,12 @@ export class LeasedJobQueue implements JobQueue {
   async retry (id: string, opts: { accountId?: string } = {}): Promise<Job | undefined> {
     const job = await this.get(id, opts)
     if (job === undefined || (job.state !== 'FAILURE' && job.state !== 'REVOKED')) return undefined
-    if (!await this.store.reset(job.id, job.state, Date.now())) return undefined
-    // read before waking the worker: the answer is the job as retried, not as already claimed
-    const again = await this.get(job.id, opts)
+    const now = Date.now()
+    if (!await this.store.reset(job.id, job.state, now)) return undefined
     this.wake()
-    return again
+    // the answer is the job as reset wrote it: reading it back could race a worker (of this
+    // process or another) that has already claimed it
+    return { ...job, state: 'PENDING', attempts: 0, runAfter: now, result: null, error: null, startedAt: null, completedAt: null }
   }
 
   async prune (before: number): Promise<number> {
