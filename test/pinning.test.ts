@@ -290,6 +290,7 @@ describe('Pinning Service API: fetching from upstream trustless gateways', () =>
   let upstream: TestServer
   let s: TestServer
   let viaOrigins: TestServer
+  let failsFast: TestServer
   let tampered: Server
   let tamperedUrl: string
   before(async () => {
@@ -297,11 +298,14 @@ describe('Pinning Service API: fetching from upstream trustless gateways', () =>
     tampered = tamperedGateway()
     tamperedUrl = await listen(tampered)
     // the tampered gateway is asked first: what it answers is refused, the next source is tried
-    s = await startServer({ CAIRN_PIN_UPSTREAMS: `${tamperedUrl},${upstream.filesUrl}`, CAIRN_PIN_TIMEOUT_SECONDS: '3' })
-    viaOrigins = await startServer({ CAIRN_PIN_ORIGINS_ALLOW_PRIVATE: 'true', CAIRN_PIN_TIMEOUT_SECONDS: '10' })
+    // a generous timeout where the fetch must succeed even on a loaded machine, a short one where it must fail
+    s = await startServer({ CAIRN_PIN_UPSTREAMS: `${tamperedUrl},${upstream.filesUrl}`, CAIRN_PIN_TIMEOUT_SECONDS: '30' })
+    failsFast = await startServer({ CAIRN_PIN_UPSTREAMS: `${tamperedUrl},${upstream.filesUrl}`, CAIRN_PIN_TIMEOUT_SECONDS: '2' })
+    viaOrigins = await startServer({ CAIRN_PIN_ORIGINS_ALLOW_PRIVATE: 'true', CAIRN_PIN_TIMEOUT_SECONDS: '30' })
   })
   after(async () => {
     await s.close()
+    await failsFast.close()
     await viaOrigins.close()
     await upstream.close()
     await new Promise(resolve => tampered.close(resolve))
@@ -341,12 +345,12 @@ describe('Pinning Service API: fetching from upstream trustless gateways', () =>
   })
 
   test('a CID only the tampered upstream answers for ends failed, saying why', async () => {
-    const a = await s.account()
-    const p = await json(await pins(s, a).add({ cid: NOWHERE }))
-    const done = await settled(s, a, p.requestid)
+    const a = await failsFast.account()
+    const p = await json(await pins(failsFast, a).add({ cid: NOWHERE }))
+    const done = await settled(failsFast, a, p.requestid)
     assert.equal(done.status, 'failed')
     assert.match(done.info.status_details, /does not match its CID/)
-    assert.equal(await s.core.content.isStored(CID.parse(NOWHERE)), false, 'nothing of it was kept')
+    assert.equal(await failsFast.core.content.isStored(CID.parse(NOWHERE)), false, 'nothing of it was kept')
   })
 
   test('a pin\'s origins are fetched from (multiaddr of the upstream\'s files origin)', async () => {
