@@ -44,10 +44,3 @@ export class Metrics {
   }
 }
 
-/** Count bytes as they stream out. */
-export async function * countingOut (source: AsyncIterable<Uint8Array>, metrics: Metrics): AsyncIterable<Uint8Array> {
-  for await (const chunk of source) {
-    metrics.bytesOut.inc(chunk.byteLength)
-    yield chunk
-  }
-}

@@ -3,10 +3,10 @@
  * origin (nosniff, a sandboxing CSP, active types downgraded to octet-stream), with single
  * byte ranges, and Content-Disposition names that survive any Unicode.
  */
-import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Opened } from '../core/reads.js'
-import { countingOut, type Metrics } from './metrics.js'
+import { bodyStream } from './body-stream.js'
+import type { Metrics } from './metrics.js'
 
 const ACTIVE = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/x-javascript|text\/xsl)/
 
@@ -74,5 +74,5 @@ export async function sendFile (req: FastifyRequest, reply: FastifyReply, file: 
   if (req.method === 'HEAD') return reply.send()
   const length = range === undefined ? file.size : range.end - range.start
   if (length <= SEND_WHOLE_BELOW) return sendWhole(reply, file.read(range), metrics)
-  return reply.send(Readable.from(countingOut(file.read(range), metrics), { objectMode: false, highWaterMark: 1 }))
+  return reply.send(bodyStream(file.read(range), metrics))
 }

@@ -145,9 +145,9 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async read (key: string, offset: number, length: number): Promise<Uint8Array> {
+  async read (key: string, offset: number, length: number, _signal?: AbortSignal, into?: Uint8Array): Promise<Uint8Array> {
     const fh = await this.reader(key)
-    const buf = Buffer.allocUnsafe(length)
+    const buf = into !== undefined && into.byteLength >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
     let got = 0
     while (got < length) {
       const { bytesRead } = await fh.read(buf, got, length - got, offset + got)

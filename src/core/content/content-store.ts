@@ -16,6 +16,7 @@ import { cidForms } from './cids.js'
 import { mhKey } from './hex.js'
 import { ingest, type IngestOptions, type IngestResult } from './ingest.js'
 import { BlockCache } from './block-cache.js'
+import { acquireSpan, returnUnused } from './span-pool.js'
 import { readFileRange, type BlockLocation, type BlockSource, type KnownRoot } from './file-reader.js'
 import { identityBytes, isIdentity } from './blocks.js'
 import { importCar, type CarImport } from './car-import.js'
@@ -281,14 +282,19 @@ export class ContentStore {
         this.smallBlocks.set(mh, block)
         return block
       },
-      readSpan: async (key, offset, length, sig) => await this.readBlob(key, offset, length, sig)
+      readSpan: async (key, offset, length, sig) => {
+        const into = acquireSpan(length)
+        const got = await this.readBlob(key, offset, length, sig, into)
+        if (got.buffer !== into.buffer) returnUnused(into)
+        return got
+      }
     }
     yield * readFileRange(source, cid, start, end, signal, root)
   }
 
-  private async readBlob (key: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  private async readBlob (key: string, offset: number, length: number, signal?: AbortSignal, into?: Uint8Array): Promise<Uint8Array> {
     try {
-      return await this.blobs.read(key, offset, length, signal)
+      return await this.blobs.read(key, offset, length, signal, into)
     } catch (err) {
       // the index names it, so the store lost it (or another process collected it since we
       // cached where it was): forget the pack, and report an operator's problem, not a 404

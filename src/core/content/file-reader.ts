@@ -14,6 +14,7 @@ import { UnixFS } from 'ipfs-unixfs'
 import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { CairnError } from '../errors.js'
+import { handOut, SPAN_BUFFER_BYTES } from './span-pool.js'
 
 export interface BlockLocation { key: string, offset: number, length: number }
 
@@ -31,8 +32,8 @@ type Piece =
   | { kind: 'bytes', bytes: Uint8Array }
   | { kind: 'leaf', cid: CID, loc: BlockLocation, skip: number, take: number }
 
-/** largest single read when coalescing neighbouring leaves */
-const SPAN_BYTES = 4 * 1024 * 1024
+/** largest single read when coalescing neighbouring leaves (one pooled buffer) */
+const SPAN_BYTES = SPAN_BUFFER_BYTES
 /** leaves this close in the pack (frame heads between them) are read together */
 const MAX_GAP = 512
 
@@ -165,7 +166,8 @@ async function fetchSpan (src: BlockSource, group: Piece[], signal?: AbortSignal
     }
     filled += piece.byteLength
   }
-  return buf.subarray(0, filled)
+  // the one chunk of this span buffer: the body pump may recycle it once sent (span-pool.ts)
+  return handOut(buf.subarray(0, filled))
 }
 
 async function collect (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {

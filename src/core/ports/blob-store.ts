@@ -76,8 +76,12 @@ export interface BlobStore {
    * key the metadata knows it by (cairn migrate-store); a pack already there is replaced.
    */
   createPack: (headerLength: number, opts?: { key?: string }) => Promise<PackSink>
-  /** read exactly `length` bytes at `offset`; throws not_found when the blob is missing */
-  read: (key: string, offset: number, length: number, signal?: AbortSignal) => Promise<Uint8Array>
+  /**
+   * read exactly `length` bytes at `offset`; throws not_found when the blob is missing.
+   * `into` (at least `length` bytes) is a buffer the store may read into and answer a view
+   * of, saving an allocation (the filesystem store does); a store may ignore it.
+   */
+  read: (key: string, offset: number, length: number, signal?: AbortSignal, into?: Uint8Array) => Promise<Uint8Array>
   /** stream `[start, end)` of a blob (the whole blob by default) */
   stream: (key: string, range?: { start: number, end: number }, signal?: AbortSignal) => AsyncIterable<Uint8Array>
   delete: (key: string) => Promise<void>

@@ -13,10 +13,10 @@
  */
 import { createWriteStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
-import { Readable, Transform } from 'node:stream'
+import { Transform } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { FilesDeps } from '../../http/files-app.js'
-import { countingOut } from '../../http/metrics.js'
+import { bodyStream } from '../../http/body-stream.js'
 import { contentDisposition, parseRange } from '../../http/responses.js'
 import { FilesOriginStaging, isMultipartKey } from '../../core/cloud/staging.js'
 import { createHash } from 'node:crypto'
@@ -92,7 +92,7 @@ async function serveFile (req: FastifyRequest, reply: FastifyReply, metrics: Met
     metrics.bytesOut.inc(buf.byteLength)
     return await reply.send(buf)
   }
-  return await reply.send(Readable.from(countingOut(body, metrics), { objectMode: false, highWaterMark: 1 }))
+  return await reply.send(bodyStream(body, metrics))
 }
 
 export async function fileUrlRoutes (app: FastifyInstance, { core, metrics }: FilesDeps): Promise<void> {

@@ -1,5 +1,5 @@
 /** What the Flux file routes share: listings, sends, uploads, sizes, progress streams. */
-import { PassThrough, Readable } from 'node:stream'
+import { PassThrough } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Account } from '../../core/accounts.js'
 import type { Core } from '../../core/core.js'
@@ -10,7 +10,8 @@ import type { TreeNode } from '../../core/space-tree.js'
 import { FLUX_PROFILE } from '../../core/app-volumes.js'
 import { openMultipart } from '../../http/multipart.js'
 import { contentDisposition, sendFile } from '../../http/responses.js'
-import { countingOut, type Metrics } from '../../http/metrics.js'
+import { bodyStream } from '../../http/body-stream.js'
+import type { Metrics } from '../../http/metrics.js'
 import { abortSignalOf } from '../../http/abort-signal.js'
 import { zipOf } from '../../core/archives.js'
 import { arg, requireArg } from './args.js'
@@ -54,7 +55,7 @@ export async function sendZip (core: Core, metrics: Metrics, reply: FastifyReply
   reply.header('content-type', 'application/zip')
   reply.header('x-content-type-options', 'nosniff')
   reply.header('content-disposition', contentDisposition('attachment', `${name}.zip`))
-  return await reply.send(Readable.from(countingOut(zip, metrics), { objectMode: false }))
+  return await reply.send(bodyStream(zip, metrics))
 }
 
 /**

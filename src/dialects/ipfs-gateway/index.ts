@@ -6,7 +6,6 @@
  * policy (Gateway.authorize); this file only translates.
  */
 import { createHash } from 'node:crypto'
-import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter'
 import type { Core } from '../../core/core.js'
@@ -16,7 +15,8 @@ import { CairnError, invalid, isCairnError } from '../../core/errors.js'
 import type { Resolved } from '../../core/gateway.js'
 import { sniffContentType } from '../../core/mime.js'
 import { abortSignalOf } from '../../http/abort-signal.js'
-import { countingOut, type Metrics } from '../../http/metrics.js'
+import { bodyStream } from '../../http/body-stream.js'
+import type { Metrics } from '../../http/metrics.js'
 import { contentDisposition, parseRange } from '../../http/responses.js'
 import { gatewayErrorHandler } from './errors.js'
 import { directoryListing, LISTING_CSP, LISTING_VERSION } from './listing.js'
@@ -69,7 +69,7 @@ function cached (req: FastifyRequest, reply: FastifyReply, etag: string): boolea
 
 function send (req: FastifyRequest, reply: FastifyReply, deps: GatewayDeps, body: AsyncIterable<Uint8Array | string>): FastifyReply {
   if (req.method === 'HEAD') return reply.send()
-  return reply.send(Readable.from(countingOut(toBytes(body), deps.metrics), { objectMode: false, highWaterMark: 1 }))
+  return reply.send(bodyStream(toBytes(body), deps.metrics))
 }
 
 async function * toBytes (src: AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array> {

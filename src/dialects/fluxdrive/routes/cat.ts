@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify'
-import { Readable } from 'node:stream'
 import { type FluxdriveDeps, principalOf } from '../context.js'
 import { boolArg, requireHash, stringArg } from '../args.js'
 import { singleFileTar } from '../../../core/content/tar.js'
 import { CairnError } from '../../../core/errors.js'
 import { contentDisposition, sendFile } from '../../../http/responses.js'
-import { countingOut } from '../../../http/metrics.js'
+import { bodyStream } from '../../../http/body-stream.js'
 import { abortSignalOf } from '../../../http/abort-signal.js'
 import { errorResponses, hashQuery } from './schemas.js'
 
@@ -39,7 +38,7 @@ export function catRoutes (app: FastifyInstance, { core, metrics }: FluxdriveDep
       reply.header('x-content-type-options', 'nosniff')
       reply.header('x-stream-output', '1')
       reply.header('content-length', String(end - start))
-      return reply.send(Readable.from(countingOut(opened.read({ start, end }), metrics), { objectMode: false }))
+      return reply.send(bodyStream(opened.read({ start, end }), metrics))
     }
     return sendFile(req, reply, opened, metrics, 'inline')
   })
@@ -64,13 +63,13 @@ export function catRoutes (app: FastifyInstance, { core, metrics }: FluxdriveDep
       reply.header('x-ipfs-path', `/ipfs/${opened.cid.toString()}`)
       const arg = requireHash(req).replace(/^\/?ipfs\//, '')
       const tar = opened.kind === 'directory' ? opened.tar(arg) : singleFileTar(arg, opened.size, opened.read())
-      return reply.send(Readable.from(countingOut(tar, metrics), { objectMode: false }))
+      return reply.send(bodyStream(tar, metrics))
     }
     if (opened.kind === 'file') return sendFile(req, reply, opened, metrics, 'attachment')
     reply.header('content-type', 'application/x-tar')
     reply.header('x-content-type-options', 'nosniff')
     reply.header('content-disposition', contentDisposition('attachment', `${opened.name}.tar`))
     reply.header('x-ipfs-path', `/ipfs/${opened.cid.toString()}`)
-    return reply.send(Readable.from(countingOut(opened.tar(), metrics), { objectMode: false }))
+    return reply.send(bodyStream(opened.tar(), metrics))
   })
 }

@@ -4,7 +4,6 @@
  * CARv1 stream). Additive to FluxDrive: same credentials, rate limits and quota. Errors carry
  * FluxDrive's `error` and Kubo's `Message`/`Code`/`Type`, so either kind of client reads them.
  */
-import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { type FluxdriveDeps, DRIVE_SPACE, principalOf } from '../context.js'
 import { boolArg, requireHash } from '../args.js'
@@ -12,7 +11,7 @@ import { parseCid } from '../../../core/content/cids.js'
 import { CairnError } from '../../../core/errors.js'
 import { openMultipart } from '../../../http/multipart.js'
 import { abortSignalOf } from '../../../http/abort-signal.js'
-import { countingOut } from '../../../http/metrics.js'
+import { bodyStream } from '../../../http/body-stream.js'
 import { contentDisposition } from '../../../http/responses.js'
 import { kuboErrors } from './kubo.js'
 import { stringArg } from '../args.js'
@@ -63,6 +62,6 @@ export function dagRoutes (app: FastifyInstance, { core, metrics }: FluxdriveDep
     reply.header('x-stream-output', '1')
     reply.header('x-content-type-options', 'nosniff')
     reply.header('content-disposition', contentDisposition('attachment', `${cid.toString()}.car`))
-    return await reply.send(Readable.from(countingOut(car, metrics), { objectMode: false, highWaterMark: 1 }))
+    return await reply.send(bodyStream(car, metrics))
   })
 }

@@ -1,11 +1,10 @@
-import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { parseCid } from '../../../core/content/cids.js'
 import { FILES_SPACE, type FileSort, type UploadSource } from '../../../core/drive.js'
 import { CairnError, invalid } from '../../../core/errors.js'
 import { DELETE_BULK_JOB, PIN_JOB, type DeleteBulkPayload, type PinPayload } from '../../../core/file-tasks.js'
 import { abortSignalOf } from '../../../http/abort-signal.js'
-import { countingOut } from '../../../http/metrics.js'
+import { bodyStream } from '../../../http/body-stream.js'
 import { openMultipart } from '../../../http/multipart.js'
 import { contentDisposition, parseRange, sendFile } from '../../../http/responses.js'
 import { principalOf } from '../auth.js'
@@ -94,7 +93,7 @@ export function fileRoutes (app: FastifyInstance, { core, metrics }: GatewayDeps
       reply.header('content-type', 'application/x-tar')
       reply.header('x-content-type-options', 'nosniff')
       reply.header('content-disposition', contentDisposition('attachment', `${opened.name}.tar`))
-      return await reply.send(Readable.from(countingOut(opened.tar(), metrics), { objectMode: false }))
+      return await reply.send(bodyStream(opened.tar(), metrics))
     }
     if (parseRange(req.headers.range, opened.size) === 'invalid') {
       reply.header('content-range', `bytes */${opened.size}`)
