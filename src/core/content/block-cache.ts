@@ -40,3 +40,29 @@ export class BlockCache {
     this.bytes = 0
   }
 }
+
+/** A map that keeps its `max` most recently used entries. */
+export class LruMap<K, V> {
+  private readonly map = new Map<K, V>()
+
+  constructor (private readonly max: number) {}
+
+  get (key: K): V | undefined {
+    const v = this.map.get(key)
+    if (v !== undefined) { // most recently used last
+      this.map.delete(key)
+      this.map.set(key, v)
+    }
+    return v
+  }
+
+  set (key: K, value: V): void {
+    this.map.delete(key)
+    this.map.set(key, value)
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K)
+  }
+
+  clear (): void {
+    this.map.clear()
+  }
+}

@@ -15,11 +15,15 @@ import type { BlobStore } from '../ports/blob-store.js'
 import { cidForms } from './cids.js'
 import { mhKey } from './hex.js'
 import { ingest, type IngestOptions, type IngestResult } from './ingest.js'
-import { BlockCache } from './block-cache.js'
+import * as dagPb from '@ipld/dag-pb'
+import { BlockCache, LruMap } from './block-cache.js'
 import { acquireSpan, returnUnused } from './span-pool.js'
 import { readFileRange, type BlockLocation, type BlockSource, type KnownRoot } from './file-reader.js'
 import { identityBytes, isIdentity } from './blocks.js'
 import { importCar, type CarImport } from './car-import.js'
+
+/** decoded internal dag-pb nodes kept (one of 174 links is ~40 KB decoded: ~20 MB at most) */
+const DECODED_NODES = 512
 
 type Trx = Transaction<Database>
 
@@ -46,6 +50,7 @@ export class ContentStore {
   private indexedBlocks = 0
   private readonly packOf = new Map<string, { id: string, key: string }>()
   private readonly smallBlocks = new BlockCache()
+  private readonly decodedNodes = new LruMap<string, dagPb.PBNode>(DECODED_NODES)
 
   constructor (readonly db: Db, readonly blobs: BlobStore) {}
 
@@ -282,6 +287,15 @@ export class ContentStore {
         this.smallBlocks.set(mh, block)
         return block
       },
+      // decoded too: a node of 174 links costs more to decode than a 1 MiB range costs to send
+      node: async (c, loc, sig) => {
+        const mh = mhKey(c)
+        const hit = this.decodedNodes.get(mh)
+        if (hit !== undefined) return hit
+        const node = dagPb.decode(await source.read(c, loc, sig))
+        this.decodedNodes.set(mh, node)
+        return node
+      },
       readSpan: async (key, offset, length, sig) => {
         const into = acquireSpan(length)
         const got = await this.readBlob(key, offset, length, sig, into)
@@ -358,5 +372,6 @@ export class ContentStore {
     this.indexedBlocks = 0
     this.packOf.clear()
     this.smallBlocks.clear()
+    this.decodedNodes.clear()
   }
 }

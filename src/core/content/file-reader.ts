@@ -25,6 +25,8 @@ export interface BlockSource {
   read: (cid: CID, loc: BlockLocation, signal?: AbortSignal) => Promise<Uint8Array>
   /** `length` bytes at `offset` of blob `key`, in a buffer the caller owns (it is overwritten) */
   readSpan: (key: string, offset: number, length: number, signal?: AbortSignal) => Promise<Uint8Array>
+  /** the decoded dag-pb node `cid` at `loc`, when the source keeps decoded nodes (else `read` and decode) */
+  node?: (cid: CID, loc: BlockLocation, signal?: AbortSignal) => Promise<dagPb.PBNode>
 }
 
 /** a piece of file data: either bytes already in hand, or a leaf to fetch */
@@ -74,8 +76,8 @@ async function * pieces (src: BlockSource, cid: CID, start: number, end: number,
   // dag-pb: a leaf is read whole later; a node with links is read now to walk its children
   const node = known !== undefined && !(known instanceof Uint8Array)
     ? known
-    : dagPb.decode(await src.read(cid, await src.locate(cid), signal))
-  const fs = node.Data === undefined ? undefined : UnixFS.unmarshal(node.Data)
+    : await readNode(src, cid, await src.locate(cid), signal)
+  const fs = unixfsOf(node)
   if (fs === undefined || (fs.type !== 'file' && fs.type !== 'raw')) throw new CairnError('unsupported_media', `${cid.toString()} is not a UnixFS file`)
   let pos = 0
   const data = fs.data ?? new Uint8Array(0)
@@ -108,6 +110,23 @@ async function * pieces (src: BlockSource, cid: CID, start: number, end: number,
     }
     yield * pieces(src, child, start - childStart, end - childStart, signal)
   }
+}
+
+/** UnixFS data of nodes a source keeps decoded (BlockSource.node), parsed once */
+const unixfsOfNode = new WeakMap<dagPb.PBNode, UnixFS>()
+
+function unixfsOf (node: dagPb.PBNode): UnixFS | undefined {
+  if (node.Data === undefined) return undefined
+  let fs = unixfsOfNode.get(node)
+  if (fs === undefined) {
+    fs = UnixFS.unmarshal(node.Data)
+    unixfsOfNode.set(node, fs)
+  }
+  return fs
+}
+
+async function readNode (src: BlockSource, cid: CID, loc: BlockLocation, signal?: AbortSignal): Promise<dagPb.PBNode> {
+  return src.node !== undefined ? await src.node(cid, loc, signal) : dagPb.decode(await src.read(cid, loc, signal))
 }
 
 /** Group consecutive leaves that are neighbours in one pack, up to SPAN_BYTES. */
