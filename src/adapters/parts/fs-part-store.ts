@@ -12,6 +12,8 @@ import type { PartStore, PartWrite } from '../../core/ports/part-store.js'
 
 const ID_RE = /^[A-Za-z0-9_-]{8,64}$/
 const WRITE_BATCH = 1024 * 1024
+/** start flushing to disk every this many bytes while the part arrives, so the last flush is short */
+const SYNC_EVERY = 4 * 1024 * 1024
 
 /** what is left of `parts` after the first `n` bytes were written */
 function rest (parts: Uint8Array[], n: number): Uint8Array[] {
@@ -27,6 +29,11 @@ function rest (parts: Uint8Array[], n: number): Uint8Array[] {
 function checkId (id: string): void {
   // ids come from our own metadata, but never let one name a path outside the store
   if (!ID_RE.test(id)) throw new CairnError('invalid_argument', `bad upload id ${JSON.stringify(id)}`)
+}
+
+async function syncDir (dir: string): Promise<void> {
+  const d = await open(dir, 'r')
+  try { await d.datasync() } finally { await d.close() }
 }
 
 export class FsPartStore implements PartStore {
@@ -51,6 +58,10 @@ export class FsPartStore implements PartStore {
     const fh = await open(tmp, 'wx')
     const hash = createHash('sha256')
     let size = 0
+    // a flush of what is written so far runs while the rest arrives (at most one at a time)
+    let syncing: Promise<void> | undefined
+    let syncError: unknown
+    let unsynced = 0
     try {
       try {
         // socket reads are ~64 KiB: write them in batches of about 1 MiB, one writev each
@@ -63,6 +74,12 @@ export class FsPartStore implements PartStore {
           while (pending.length > 0) {
             const { bytesWritten } = await fh.writev(pending)
             pending = rest(pending, bytesWritten)
+            unsynced += bytesWritten
+          }
+          if (unsynced >= SYNC_EVERY && syncing === undefined) {
+            unsynced = 0
+            // a failed flush fails the part, even if a later one succeeds (the kernel may have dropped the pages)
+            syncing = fh.datasync().catch((err: unknown) => { syncError ??= err }).finally(() => { syncing = undefined })
           }
         }
         for await (const chunk of source) {
@@ -75,12 +92,21 @@ export class FsPartStore implements PartStore {
         }
         await flush()
         signal?.throwIfAborted()
+        await syncing
+        if (syncError !== undefined) throw syncError
         await fh.datasync()
       } finally {
+        await syncing
         await fh.close()
       }
       const written = { size, sha256: hash.digest('hex') }
-      await decide({ ...written, keep: async () => { await rename(tmp, final) } })
+      await decide({
+        ...written,
+        keep: async () => {
+          await rename(tmp, final)
+          await syncDir(join(this.dir, uploadId)) // the rename too must survive a crash once the part is acknowledged
+        }
+      })
       return written
     } catch (err) {
       await unlink(tmp).catch(() => {})
