@@ -1,0 +1,13 @@
+/**
+ * The client commands of `cairn` (login, put, get, ls, rm, pin, share, keys, status, ...):
+ * a thin layer over @cairn/sdk talking to a server over HTTP, next to the operator commands
+ * that open the store directly. See docs/cli.md.
+ */
+import type { Command } from 'commander'
+import { accountCommands } from './account.js'
+import { fileCommands } from './files.js'
+
+export function clientCommands (cli: Command): void {
+  accountCommands(cli)
+  fileCommands(cli)
+}
