@@ -1,6 +1,6 @@
 /** Accounts and profiles: login, register, logout, profiles, keys, status. */
 import { hostname } from 'node:os'
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import { AuthError, CairnClient, type AccountStatus } from '../../../packages/sdk/src/index.js'
 import { action, clientCommand, clientOf, type Common, type Run } from './command.js'
 import { bytes, CliError, emit, EXIT, note } from './output.js'
@@ -15,7 +15,7 @@ async function saveProfile (config: ConfigFile, name: string, p: Profile): Promi
 
 /** the server URL for a login: --url, CAIRN_URL, the profile's, or asked */
 async function serverUrl (flag: string | undefined, saved: Profile | undefined): Promise<string> {
-  const u = flag ?? process.env.CAIRN_URL ?? saved?.url ?? (interactive() ? await ask('Server URL (e.g. https://cairn.example.com): ') : undefined)
+  const u = flag ?? (process.env.CAIRN_URL === '' ? undefined : process.env.CAIRN_URL) ?? saved?.url ?? (interactive() ? await ask('Server URL (e.g. https://cairn.example.com): ') : undefined)
   if (u === undefined || u === '') throw new CliError(EXIT.usage, 'missing_url', 'which server? pass --url <server> (or set CAIRN_URL)')
   return normaliseUrl(u)
 }
@@ -107,7 +107,7 @@ export function accountCommands (cli: Command): void {
       emit(run.json, { profile: name, logged_out: true, server: done }, () => `logged out of ${p.url} (profile ${name} removed${done.length > 0 ? `; ${done.join(', ')}` : ''})`)
     }))
 
-  const profiles = clientCommand(cli, 'profiles', 'list the saved profiles')
+  const profiles = clientCommand(cli, 'profiles', 'list the saved profiles').enablePositionalOptions()
     .action(action(async (run) => {
       const config = await loadConfig()
       const current = profileName(run.profile, config)
@@ -177,6 +177,7 @@ async function walletLogin (run: Run, url: string, address: string, fromStdin: b
 
 function keysCommands (cli: Command): void {
   const keys = clientCommand(cli, 'keys', 'API keys: show the profile\'s, renew a lost one by the emailed code; a wallet login lists, creates and revokes')
+    .enablePositionalOptions()
     .action(action(async (run) => { await showKey(run) }))
   clientCommand(keys, 'show', 'the profile\'s key (its prefix only) and whether the server accepts it')
     .action(action(async (run) => { await showKey(run) }))
@@ -232,7 +233,7 @@ function keysCommands (cli: Command): void {
     }))
   clientCommand(keys, 'create', 'make a key (wallet login); the secret is printed this once')
     .option('--name <name>', 'a label')
-    .option('--expires-in-days <days>', 'expires after this many days', v => { const n = Number(v); if (!Number.isFinite(n) || n <= 0) throw new CliError(EXIT.usage, 'invalid_argument', '--expires-in-days: a positive number'); return n })
+    .option('--expires-in-days <days>', 'expires after this many days', v => { const n = Number(v); if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number'); return n })
     .action(action(async (run, o: Common & { name?: string, expiresInDays?: number }) => {
       const client = await needSession(run)
       const k = await client.keys.create({ name: o.name, expiresIn: o.expiresInDays === undefined ? undefined : Math.round(o.expiresInDays * 86400) }, { signal: run.signal }).catch(sessionHint)

@@ -4,7 +4,7 @@ import { rename, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import { CairnApiError, NotFoundError, type CairnClient, type FileRecord, type PinStatus } from '../../../packages/sdk/src/index.js'
 import { fileFromPath, folderFromPath } from '../../../packages/sdk/src/node.js'
 import { action, clientCommand, clientOf, type Common, type Run } from './command.js'
@@ -12,9 +12,9 @@ import { bytes, CliError, emit, EXIT, note } from './output.js'
 import { ProgressBar } from './progress.js'
 import { forgetResumeUrl, resumeUrlFor, saveResumeUrl, uploadKey } from './resume.js'
 
-const positiveInt = (what: string) => (v: string): number => {
+const positiveInt = (v: string): number => {
   const n = Number(v)
-  if (!Number.isSafeInteger(n) || n < 1) throw new CliError(EXIT.usage, 'invalid_argument', `${what}: a whole number from 1`)
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('a whole number from 1')
   return n
 }
 
@@ -24,7 +24,7 @@ export function fileCommands (cli: Command): void {
   clientCommand(cli, 'put <path...>', 'upload files and folders (a folder becomes one UnixFS folder with one CID, as `ipfs add -r`); prints the CIDs')
     .option('--name <name>', 'the name to list it under (one path only; with "-" the name of stdin\'s data)')
     .option('--cid-version <n>', 'folders: 1 (default, raw leaves as the other uploads) or 0 (Qm..., as a plain `ipfs add -r`)', v => {
-      if (v !== '0' && v !== '1') throw new CliError(EXIT.usage, 'invalid_argument', '--cid-version: 0 or 1')
+      if (v !== '0' && v !== '1') throw new InvalidArgumentError('0 or 1')
       return Number(v) as 0 | 1
     })
     .option('--hidden', 'folders: include hidden files (names starting with "."), as `ipfs add -r --hidden`')
@@ -83,13 +83,13 @@ export function fileCommands (cli: Command): void {
     }))
 
   clientCommand(cli, 'ls', 'list the account\'s files, newest first (paged)')
-    .option('--page <n>', 'page number', positiveInt('--page'), 1)
-    .option('--page-size <n>', 'files per page (at most 500)', positiveInt('--page-size'), 50)
+    .option('--page <n>', 'page number', positiveInt, 1)
+    .option('--page-size <n>', 'files per page (at most 500)', positiveInt, 50)
     .option('--all', 'every page')
     .option('--search <text>', 'part of a name (case-insensitive), or a whole CID')
     .option('--sort <field>', 'uploaded (default), size or name', v => {
       const m: Record<string, 'uploaded_at' | 'size' | 'original_filename'> = { uploaded: 'uploaded_at', uploaded_at: 'uploaded_at', size: 'size', name: 'original_filename', original_filename: 'original_filename' }
-      if (m[v] === undefined) throw new CliError(EXIT.usage, 'invalid_argument', '--sort: uploaded, size or name')
+      if (m[v] === undefined) throw new InvalidArgumentError('uploaded, size or name')
       return m[v]
     })
     .option('--asc', 'ascending (default: descending)')
@@ -120,8 +120,12 @@ export function fileCommands (cli: Command): void {
         r = (await client.tasks.wait(taskId, { signal: run.signal })).result as { deleted: number, failed: Array<{ cid: string, reason: string }> }
       }
       const res = r as { deleted: number, failed: Array<{ cid: string, reason: string }> }
-      emit(run.json, { deleted: res.deleted, failed: res.failed, task_id: taskId ?? null }, () => [`deleted ${res.deleted} of ${cids.length}`, ...res.failed.map(f => `  ${f.cid}: ${f.reason}`)].join('\n'))
-      if (res.failed.length > 0) process.exitCode = res.failed.every(f => f.reason === 'File not found') ? EXIT.notFound : EXIT.error
+      emit(run.json, { deleted: res.deleted, failed: res.failed, task_id: taskId ?? null }, () => `deleted ${res.deleted} of ${cids.length}`)
+      if (res.failed.length > 0) {
+        // the result is on stdout; the failures are an error too (stderr, exit code)
+        const notFound = res.failed.every(f => f.reason === 'File not found')
+        throw new CliError(notFound ? EXIT.notFound : EXIT.error, notFound ? 'not_found' : 'partial', `not deleted: ${res.failed.map(f => `${f.cid} (${f.reason})`).join(', ')}`)
+      }
     }))
 
   for (const verb of ['pin', 'unpin'] as const) {
@@ -152,7 +156,7 @@ export function fileCommands (cli: Command): void {
     .option('--download', 'ask browsers to download rather than show it')
     .option('--no-check', 'do not check that the gateway serves the link')
     .option('--cloud', 'the target is a FluidCloud file id: make a raw link with the profile\'s FluidCloud key')
-    .option('--expires-in-days <days>', 'with --cloud: an expiring link (default: permanent)', positiveInt('--expires-in-days'))
+    .option('--expires-in-days <days>', 'with --cloud: an expiring link (default: permanent)', positiveInt)
     .action(action(async (run, o: Common & { filename?: string, download?: boolean, check: boolean, cloud?: boolean, expiresInDays?: number }, target: string) => {
       if (o.cloud === true) { await cloudShare(run, target, o.expiresInDays); return }
       const { client, r } = await clientOf(run)
@@ -179,13 +183,12 @@ async function putFile (run: Run, client: CairnClient, path: string, o: { name?:
   const blob = await fileFromPath(path)
   const name = o.name ?? blob.name
   const k = await uploadKey(o.server, o.apiKey, path)
-  const saved = o.resume ? await resumeUrlFor(k.key) : undefined
+  const saved = o.resume ? resumeUrlFor(k.key) : undefined
   const bar = ProgressBar.for(name, run.quiet)
-  let saving: Promise<void> = Promise.resolve()
   const up = async (resumeUrl?: string): Promise<FileRecord> => await client.files.upload(blob, {
     name,
     resumeUrl,
-    onResumeUrl: url => { saving = saving.then(async () => { await saveResumeUrl(k.key, { url, path: k.path, size: k.size }) }) },
+    onResumeUrl: url => { saveResumeUrl(k.key, { url, path: k.path, size: k.size }) },
     onProgress: p => { bar.update(p.loaded, p.total) },
     signal: run.signal
   })
@@ -196,15 +199,14 @@ async function putFile (run: Run, client: CairnClient, path: string, o: { name?:
       f = await up(saved).catch(async (err: unknown) => {
         // the server forgot it (expired, or finished and swept): start over
         if (!(err instanceof NotFoundError)) throw err
-        await forgetResumeUrl(k.key)
+        forgetResumeUrl(k.key)
         return await up()
       })
     } else {
       f = await up()
     }
   } finally { bar.done() }
-  await saving
-  await forgetResumeUrl(k.key)
+  forgetResumeUrl(k.key)
   return { path, type: 'file', cid: f.cid, name: f.original_filename, size: f.size, ...(saved === undefined ? {} : { resumed: true }) }
 }
 
@@ -251,7 +253,7 @@ async function cloudShare (run: Run, fileId: string, days: number | undefined): 
 }
 
 function pinsCommands (cli: Command): void {
-  const pins = clientCommand(cli, 'pins', 'the IPFS Pinning Service API (/pins): pin any CID, fetched from the network when it is not stored here')
+  const pins = clientCommand(cli, 'pins', 'the IPFS Pinning Service API (/pins): pin any CID, fetched from the network when it is not stored here').enablePositionalOptions()
   const view = (p: PinStatus): Record<string, unknown> => ({ requestid: p.requestid, status: p.status, cid: p.pin.cid, name: p.pin.name ?? null, created: p.created })
   const text = (p: PinStatus): string => `${p.requestid}  ${p.status.padEnd(7)}  ${p.pin.cid}  ${p.pin.name ?? ''}`
   clientCommand(pins, 'add <cid>', 'ask the server to pin a CID')
@@ -268,7 +270,7 @@ function pinsCommands (cli: Command): void {
   clientCommand(pins, 'ls', 'the account\'s pins (all statuses)')
     .option('--status <list>', 'comma-separated: queued,pinning,pinned,failed', 'queued,pinning,pinned,failed')
     .option('--name <text>', 'names containing this (case-insensitive)')
-    .option('--limit <n>', 'at most this many (1-1000)', positiveInt('--limit'), 100)
+    .option('--limit <n>', 'at most this many (1-1000)', positiveInt, 100)
     .action(action(async (run, o: Common & { status: string, name?: string, limit: number }) => {
       const { client } = await clientOf(run)
       const r = await client.pins.list({ status: o.status.split(',').map(s => s.trim()) as PinStatus['status'][], name: o.name, match: o.name === undefined ? undefined : 'ipartial', limit: o.limit, signal: run.signal })

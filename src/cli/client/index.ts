@@ -8,6 +8,9 @@ import { accountCommands } from './account.js'
 import { fileCommands } from './files.js'
 
 export function clientCommands (cli: Command): void {
+  // `keys list --json`: options after a subcommand are the subcommand's, not its group's
+  // (commander needs this on every ancestor; the program itself has no options to lose)
+  cli.enablePositionalOptions()
   accountCommands(cli)
   fileCommands(cli)
 }

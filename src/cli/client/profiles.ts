@@ -4,6 +4,7 @@
  * `~/Library/Application Support/cairn`, Windows: `%APPDATA%\cairn`). The file holds keys,
  * so it is written 0600 in a 0700 directory, atomically (temp file, then rename).
  */
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -53,6 +54,26 @@ export async function writePrivate (name: string, data: string): Promise<void> {
   await rename(tmp, path)
 }
 
+/** the same, synchronously: for state that must be on disk before the next step (a resume URL) */
+export function writePrivateSync (name: string, data: string): void {
+  const dir = configDir()
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const path = join(dir, name)
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, data, { mode: 0o600 })
+  chmodSync(tmp, 0o600)
+  renameSync(tmp, path)
+}
+
+export function readPrivateSync (name: string): string | undefined {
+  try {
+    return readFileSync(join(configDir(), name), 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
 export async function readPrivate (name: string): Promise<string | undefined> {
   try {
     return await readFile(join(configDir(), name), 'utf8')
@@ -80,7 +101,8 @@ export async function saveConfig (c: ConfigFile): Promise<void> {
 
 /** the profile name in use: --profile, else CAIRN_PROFILE, else the file's current one, else "default" */
 export function profileName (flag: string | undefined, c: ConfigFile): string {
-  const name = flag ?? process.env.CAIRN_PROFILE ?? c.current ?? 'default'
+  const env = process.env.CAIRN_PROFILE === '' ? undefined : process.env.CAIRN_PROFILE
+  const name = flag ?? env ?? c.current ?? 'default'
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new CliError(EXIT.usage, 'bad_profile', `profile names are 1-64 letters, digits, ".", "_" or "-": ${JSON.stringify(name)}`)
   return name
 }
@@ -95,7 +117,7 @@ export async function resolveProfile (flag: string | undefined, o: { needKey?: b
   const config = await loadConfig()
   const name = profileName(flag, config)
   const saved = config.profiles[name]
-  const url = process.env.CAIRN_URL ?? saved?.url
+  const url = (process.env.CAIRN_URL === '' ? undefined : process.env.CAIRN_URL) ?? saved?.url
   if (url === undefined || url === '') {
     throw new CliError(EXIT.auth, 'not_logged_in', `no server for profile "${name}": run \`cairn login --url <server>${name === 'default' ? '' : ` --profile ${name}`}\` (or set CAIRN_URL and CAIRN_API_KEY)`)
   }
