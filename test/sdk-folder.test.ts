@@ -68,6 +68,10 @@ describe('@cairn/sdk: folders', () => {
   test('a wrong key is an AuthError; health and the gateway origin', async () => {
     const bad = new CairnClient({ baseUrl: s.url, apiKey: 'ak_nope' })
     await assert.rejects(bad.files.uploadFolder([{ path: 'a.txt', blob: new Blob(['x']) }]), AuthError)
+    // FluxDrive's answer to a bad Bearer key is its usual 401
+    const res = await fetch(`${s.url}/api/v0/status`, { method: 'POST', headers: { authorization: 'Bearer ak_nope' } })
+    assert.equal(res.status, 401)
+    assert.deepEqual(await res.json(), { error: 'Invalid credentials' })
     const cairn = await client()
     assert.equal(await cairn.files.gatewayOrigin(), 'https://files.example.net')
     const h = await cairn.health()

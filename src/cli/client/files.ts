@@ -120,7 +120,7 @@ export function fileCommands (cli: Command): void {
         r = (await client.tasks.wait(taskId, { signal: run.signal })).result as { deleted: number, failed: Array<{ cid: string, reason: string }> }
       }
       const res = r as { deleted: number, failed: Array<{ cid: string, reason: string }> }
-      emit(run.json, { deleted: res.deleted, failed: res.failed, task_id: taskId ?? null }, () => `deleted ${res.deleted} of ${cids.length}`)
+      emit(run.json, { deleted: res.deleted, failed: res.failed, task_id: taskId ?? null }, () => `deleted ${res.deleted} of ${new Set(cids).size}`)
       if (res.failed.length > 0) {
         // the result is on stdout; the failures are an error too (stderr, exit code)
         const notFound = res.failed.every(f => f.reason === 'File not found')

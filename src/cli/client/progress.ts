@@ -16,7 +16,7 @@ export class ProgressBar {
     const now = Date.now()
     if (now - this.last < 100 && (total === undefined || total === null || loaded < total)) return
     this.last = now
-    const cols = Math.max(40, process.stderr.columns ?? 80)
+    const cols = Math.max(40, process.stderr.columns || 80)
     const secs = Math.max(0.001, (now - this.started) / 1000)
     const rate = `${bytes(loaded / secs)}/s`
     const label = this.label.length > 24 ? '…' + this.label.slice(-23) : this.label.padEnd(24)
