@@ -16,6 +16,7 @@ import { expectedFolderCid } from './helpers/folder-cid.js'
 import { codeIn, eventually, freshEmail, outbox, PASSWORD } from './helpers/gateway.js'
 import { startServer, type TestServer } from './helpers/server.js'
 import { btcWallet } from './helpers/wallets.js'
+import { tenant } from './helpers/fluidcloud.js'
 import { CairnClient } from '../packages/sdk/src/index.js'
 
 const MAIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js')
@@ -278,6 +279,23 @@ describe('cairn client commands against a real server', () => {
     await fails(cfg, ['share', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', '--profile', 'second'], 4)
     const noCloud = await fails(cfg, ['share', 'some-file-id', '--cloud'], 3)
     assert.match(noCloud.error.message, /set-cloud-key/)
+  })
+
+  test('share --cloud: a FluidCloud raw link with the profile\'s cloud key', async () => {
+    const t = await tenant(s)
+    const cloud = new CairnClient({ baseUrl: s.url, cloudKey: t.live, filesOrigin: s.filesUrl }).cloud
+    const space = await cloud.spaces.create({ name: 'cli', app: 'cli' })
+    const f = await cloud.files.upload(new Blob(['cloud bytes\n']), { spaceId: space.id, name: 'c.txt' })
+    const wrong = await fails(cfg, ['profiles', 'set-cloud-key'], 3, { input: 'fck_live_' + '0'.repeat(64) + '\n' })
+    assert.match(wrong.error.message, /refused this FluidCloud key/)
+    const set = await ok(cfg, ['profiles', 'set-cloud-key'], { input: t.live + '\n' })
+    assert.match(set.cloud_key, /^fck_live…$/)
+    assert.ok(!JSON.stringify(await ok(cfg, ['profiles'])).includes(t.live))
+    const link = await ok(cfg, ['share', f.id, '--cloud', '--expires-in-days', '1'])
+    assert.equal(link.kind, 'cloud')
+    assert.equal(typeof link.expires_at, 'string')
+    const res = await cloud.fetchLink(link.url)
+    assert.equal(await res.text(), 'cloud bytes\n')
   })
 
   test('status: account usage and capacity, server health', async () => {
