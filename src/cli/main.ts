@@ -15,6 +15,7 @@ import { migrateStoreCommand } from './migrate-store.js'
 import { decryptName, encryptName } from '../client/encrypted-name.js'
 import { parseScopes } from '../core/cloud/tenants.js'
 import { worker } from './worker.js'
+import { clientCommands } from './client/index.js'
 import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
@@ -196,6 +197,7 @@ export function program (config: () => Config): Command {
     })
 
   migrateStoreCommand(cli, config)
+  clientCommands(cli) // login, put, get, ls, ...: a client of a server over HTTP (docs/cli.md)
 
   const jobs = cli.command('jobs').description('the job queue: tasks and mail (dead jobs are the FAILURE ones)')
   const jobLine = (j: Job): string => `${j.id}  ${j.state.padEnd(8)} ${j.kind}  attempts ${j.attempts}/${j.maxAttempts}  ${new Date(j.createdAt).toISOString()}${j.error === null ? '' : `  ${j.error}`}`

@@ -1,7 +1,7 @@
 /** CairnClient: one object, typed sub-clients per API. */
 import { CloudClient } from './cloud.js'
 import { FilesClient } from './files.js'
-import { Transport, type Session } from './http.js'
+import { errorOf, Transport, type Session } from './http.js'
 import { KeysClient } from './keys.js'
 import { PinsClient } from './pins.js'
 import { TasksClient } from './tasks.js'
@@ -53,6 +53,16 @@ export class CairnClient {
     this.tasks = new TasksClient(this.transport)
     this.cloud = new CloudClient(this.transport, { prefix: (opts.cloudPrefix ?? '/cloud/api/v1').replace(/\/+$/, ''), filesOrigin: opts.filesOrigin, directUploadMax: opts.directUploadMax ?? 32 * 2 ** 20 })
     this.wallet = new WalletClient(this.transport)
+  }
+
+  /** the server's /healthz: `ok` false (503) when a dependency (metadata store, blob store, ...) is down */
+  async health (o: { signal?: AbortSignal } = {}): Promise<{ ok: boolean, status: string, metadata?: string, dependencies?: Record<string, unknown> }> {
+    const res = await this.transport.request('GET', '/healthz', { auth: 'none', raw: true, signal: o.signal })
+    const text = await res.text()
+    let body: any = {}
+    try { body = JSON.parse(text) } catch {}
+    if (res.status !== 200 && res.status !== 503) throw await errorOf(new Response(text, { status: res.status, headers: res.headers }))
+    return { ok: res.status === 200, status: String(body.status ?? (res.ok ? 'ok' : 'unavailable')), metadata: body.metadata, dependencies: body.dependencies }
   }
 
   /** the wallet session in use, if any */

@@ -1,6 +1,6 @@
 /** Files of an account through the IPFS Gateway API (/api/v1, X-API-Key) and tus for big uploads. */
 import type { Transport } from './http.js'
-import { counting, isNode, multipartStream, newBoundary, toBlobOrStream, type ProgressListener, type UploadSource } from './source.js'
+import { counting, isNode, multipartFiles, multipartStream, newBoundary, toBlobOrStream, type ProgressListener, type UploadSource } from './source.js'
 import { tusUpload } from './tus.js'
 
 export interface FileRecord {
@@ -43,6 +43,26 @@ export interface Download {
   size: number | null
   filename: string | null
   response: Response
+}
+
+/** one file of a folder upload: its path inside the folder (`sub/a.txt`) and its bytes */
+export interface FolderEntry { path: string, blob: Blob }
+export interface FolderUploadOptions {
+  /** the folder's name in the file list (default "folder") */
+  name?: string
+  /** 1 (default): raw leaves, 1 MiB chunks (Kubo's unixfs-v1-2025, as the other uploads here); 0: Kubo's default `ipfs add` (Qm...) */
+  cidVersion?: 0 | 1
+  /** bytes of the files sent so far, of all of them */
+  onProgress?: ProgressListener
+  signal?: AbortSignal
+}
+export interface FolderRecord {
+  /** the folder's CID, as `ipfs add -r` of the same tree with the same profile gives it */
+  cid: string
+  /** its cumulative DAG size */
+  size: number
+  name: string
+  files: Array<{ path: string, cid: string, size: number }>
 }
 
 export type DeleteManyResult = { deleted: number, failed: Array<{ cid: string, reason: string }> } | { taskId: string, state: string }
@@ -88,6 +108,42 @@ export class FilesClient {
     const r = await this.t.json('POST', '/api/v1/files/upload', { body, headers, signal: o.signal })
     if (src instanceof Blob) o.onProgress?.({ loaded: src.size, total: src.size })
     return r.data as FileRecord
+  }
+
+  /**
+   * upload many files as one UnixFS folder with one CID (FluxDrive's `putfolder`, in one
+   * streamed request; not resumable). Paths keep the structure; empty folders have no part.
+   * It is listed as one entry (a directory); `get` of it answers a tar.
+   */
+  async uploadFolder (entries: FolderEntry[], o: FolderUploadOptions = {}): Promise<FolderRecord> {
+    if (entries.length === 0) throw new TypeError('a folder upload needs at least one file')
+    const total = entries.reduce((n, e) => n + e.blob.size, 0)
+    const boundary = newBoundary()
+    const fields = { name: o.name ?? 'folder', 'cid-version': String(o.cidVersion ?? 1) }
+    const parts = entries.map(e => ({ field: 'file', filename: e.path, type: e.blob.type, blob: e.blob }))
+    const make = (): ReadableStream<Uint8Array> => {
+      let loaded = 0
+      o.onProgress?.({ loaded, total })
+      return multipartFiles(fields, parts, boundary, n => { loaded += n; o.onProgress?.({ loaded, total }) })
+    }
+    // FluxDrive's Basic credentials when the client has them, else the key as a Bearer token
+    const r = await this.t.json('POST', '/api/v0/putfolder', {
+      auth: this.t.opts.basic !== undefined ? 'basic' : 'bearer', body: make, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, signal: o.signal
+    })
+    return { cid: r.folder.hash, size: Number(r.folder.size), name: r.folder.name, files: r.files.map((f: any) => ({ path: f.name, cid: f.hash, size: f.size })) }
+  }
+
+  /** the public IPFS gateway (the server's files origin) as a URL, from its Kubo `id` address; undefined if it names none */
+  async gatewayOrigin (o: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+    const r = await this.t.json('POST', '/api/v0/id', { auth: this.t.opts.basic !== undefined ? 'basic' : 'bearer', signal: o.signal, idempotent: true })
+    for (const a of (r.Addresses ?? []) as string[]) {
+      const m = /^\/(ip4|ip6|dns|dns4|dns6)\/([^/]+)\/tcp\/(\d+)\/(https?)/.exec(a)
+      if (m === null) continue
+      const host = m[1] === 'ip6' ? `[${m[2]}]` : m[2]
+      const port = (m[4] === 'https' && m[3] === '443') || (m[4] === 'http' && m[3] === '80') ? '' : `:${m[3]}`
+      return `${m[4]}://${host}${port}`
+    }
+    return undefined
   }
 
   async list (o: ListOptions = {}): Promise<FilePage> {

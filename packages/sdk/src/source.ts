@@ -79,3 +79,39 @@ export class ChunkReader {
   }
   async cancel (): Promise<void> { await this.reader.cancel() }
 }
+
+/**
+ * a Content-Disposition filename: raw UTF-8 in quotes as browsers send it, or RFC 5987
+ * `filename*` alone when the name has a quote, a backslash or a control character
+ */
+export function dispositionFilename (name: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/["\\\x00-\x1f\x7f]/.test(name)) return `filename="${name}"`
+  return `filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase())}`
+}
+
+/** a multipart/form-data body of fields, then several file parts (Blobs, read as they are sent) */
+export function multipartFiles (fields: Record<string, string>, files: Array<{ field: string, filename: string, type: string, blob: Blob }>, boundary: string, onBytes?: (n: number) => void): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder()
+  let head = ''
+  for (const [k, v] of Object.entries(fields)) head += `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`
+  let next = 0
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  return new ReadableStream<Uint8Array>({
+    start (controller) { if (head !== '') controller.enqueue(enc.encode(head)) },
+    async pull (controller) {
+      if (reader !== undefined) {
+        const { done, value } = await reader.read()
+        if (!done) { onBytes?.(value.byteLength); controller.enqueue(value); return }
+        reader = undefined
+        controller.enqueue(enc.encode('\r\n'))
+        return
+      }
+      if (next >= files.length) { controller.enqueue(enc.encode(`--${boundary}--\r\n`)); controller.close(); return }
+      const f = files[next++]
+      reader = f.blob.stream().getReader()
+      controller.enqueue(enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${f.field}"; ${dispositionFilename(f.filename)}\r\nContent-Type: ${f.type === '' ? 'application/octet-stream' : f.type}\r\n\r\n`))
+    },
+    async cancel (reason) { await reader?.cancel(reason) }
+  })
+}

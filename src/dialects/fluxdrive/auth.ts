@@ -2,7 +2,10 @@
  * FluxDrive authentication: HTTP Basic `ZELID:API_KEY_SECRET`, or the `zelidauth` header of
  * a wallet session (see the Flux dialect). The key must belong to the
  * account of that ZelID; any mismatch is the same 401, so a caller learns nothing about
- * which half was wrong. An inactive subscription is 402 for every call.
+ * which half was wrong. `Authorization: Bearer <key>` (as Kubo's API.Authorizations take
+ * it) authenticates by the key alone, so an account without a ZelID (registered by email)
+ * can use /api/v0 too, e.g. `putfolder` from the CLI. An inactive subscription is 402 for
+ * every call.
  */
 import type { FastifyRequest } from 'fastify'
 import type { Principal } from '../../core/accounts.js'
@@ -21,6 +24,12 @@ export function parseBasic (header: string | undefined): { user: string, secret:
 }
 
 export async function authenticate (core: Core, req: FastifyRequest): Promise<Principal> {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
+  if (bearer !== null) {
+    const principal = await core.accounts.authenticate(bearer[1])
+    if (!principal.account.active) throw new CairnError('subscription_inactive', 'Subscription not active')
+    return principal
+  }
   const creds = parseBasic(req.headers.authorization)
   if (creds === undefined) {
     // a wallet user logged in through /id/verifylogin may send their zelidauth header instead
