@@ -5,24 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, type AddressInfo } from 'node:net'
-import sharp from 'sharp'
 import { startServer, type TestServer } from './helpers/server.js'
 import { freshEmail, PASSWORD } from './helpers/gateway.js'
+import { freePort, pngBytes } from './helpers/web.js'
 import { CairnClient, AuthError, NotFoundError, CairnApiError } from '../packages/sdk/src/index.js'
-
-/** a free loopback port, so the files origin's public URL (in signed and share links) is where it listens */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as AddressInfo).port; srv.close(() => { resolve(p) }) })
-  })
-}
-
-export async function pngBytes (): Promise<Buffer> {
-  return await sharp({ create: { width: 320, height: 200, channels: 3, background: { r: 40, g: 120, b: 200 } } }).png().toBuffer()
-}
 
 describe('web app server pieces through the SDK', () => {
   let s: TestServer
