@@ -77,7 +77,7 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
       <ul className="file-list" aria-label="Folders and files">
         {folders.map(f => (
           <li key={`d:${f}`} className="file folder">
-            <span className="thumb" aria-hidden="true">📁</span>
+            <span className="thumb badge" aria-hidden="true">DIR</span>
             <button type="button" className="link name" onClick={() => { go(path === '' ? f : `${path}/${f}`) }}>{f}</button>
           </li>
         ))}
@@ -85,7 +85,7 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
           <li key={`${f.cid}:${f.uploaded_at}:${f.original_filename}`} className="file">
             {f.thumbnail_url !== undefined
               ? <img className="thumb" src={f.thumbnail_url} alt={`Thumbnail of ${f.original_filename}`} loading="lazy" />
-              : <span className="thumb" aria-hidden="true">{iconOf(f.content_type)}</span>}
+              : <span className="thumb badge" aria-hidden="true">{iconOf(f.content_type)}</span>}
             <div className="meta">
               <button type="button" className="link name" onClick={() => { setPreview(f) }} aria-label={`Preview ${f.original_filename}`}>{f.original_filename}</button>
               <span className="muted small-text">{bytes(f.size)} · {f.content_type} · {when(f.uploaded_at)}{f.pinned ? '' : ' · not pinned'}</span>
@@ -122,12 +122,14 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
 }
 
 function iconOf (type: string): string {
-  if (type.startsWith('image/')) return '🖼'
-  if (type.startsWith('video/')) return '🎞'
-  if (type.startsWith('audio/')) return '🎵'
-  if (type === 'application/pdf') return '📕'
-  if (type === 'inode/directory') return '📁'
-  return '📄'
+  // short text badges: emoji need a font a server or phone may not have
+  if (type.startsWith('image/')) return 'IMG'
+  if (type.startsWith('video/')) return 'VID'
+  if (type.startsWith('audio/')) return 'AUD'
+  if (type === 'application/pdf') return 'PDF'
+  if (type === 'inode/directory') return 'DIR'
+  if (type.startsWith('text/')) return 'TXT'
+  return 'FILE'
 }
 
 /** a modal <dialog>: focus moves in, Escape closes, focus goes back */
