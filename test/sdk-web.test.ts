@@ -170,3 +170,20 @@ describe('password login is rate-limited per email', () => {
     await assert.rejects(anon.keys.login(email, PASSWORD), (e: unknown) => e instanceof CairnApiError && e.status === 429)
   })
 })
+
+describe('serving the web app', () => {
+  test('without a build the server still answers, with a 503 that says how to build it and a log line', async () => {
+    const { default: Fastify } = await import('fastify')
+    const { webAppRoutes } = await import('../src/http/web-app.js')
+    const lines: string[] = []
+    const app = Fastify({ logger: { level: 'warn', stream: { write: (l: string) => { lines.push(l) } } } })
+    await app.register(async scope => { await webAppRoutes(scope, { filesOrigin: 'http://127.0.0.1:1', dir: '/nonexistent/web' }) })
+    const r = await app.inject({ method: 'GET', url: '/' })
+    assert.equal(r.statusCode, 503)
+    assert.match(r.body, /npm run build/)
+    assert.match(String(r.headers['content-security-policy']), /frame-ancestors 'none'/)
+    assert.ok(lines.some(l => /web app not built/.test(l)), lines.join(''))
+    assert.equal((await app.inject({ method: 'GET', url: '/assets/x.js' })).statusCode, 404)
+    await app.close()
+  })
+})
