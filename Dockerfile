@@ -10,6 +10,8 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY bench ./bench
 COPY test ./test
+COPY packages ./packages
+COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -21,6 +23,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+# the web app, served at / (src/http/web-app.ts looks for it next to dist/src)
+COPY --from=build /app/dist/web ./dist/web
 COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data
 USER node

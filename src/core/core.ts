@@ -34,6 +34,7 @@ import { LeasedJobQueue } from '../adapters/jobs/leased-queue.js'
 import { RedisJobStore } from '../adapters/jobs/redis-job-queue.js'
 import { OutboxMailer } from '../adapters/mail/outbox-mailer.js'
 import { SmtpMailer } from '../adapters/mail/smtp-mailer.js'
+import { ShareLinks } from './share-links.js'
 import { RENEWAL_CODE_JOB, SelfService, type RenewalCodeJob } from './self-service.js'
 import { registerFileTasks } from './file-tasks.js'
 import { Pins } from './pins.js'
@@ -88,6 +89,8 @@ export interface Core {
   jobs: JobQueue
   mailer: Mailer
   selfService: SelfService
+  /** share links of an account's files, opened on the files origin (/share/<token>) */
+  shareLinks: ShareLinks
   /** the FluidCloud partner API's domain (spaces, folders, files, shares, quota) */
   cloud: FluidCloud
   /** FluidCloud tenants and their fck_ keys (made by the operator CLI) */
@@ -215,6 +218,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     jobs,
     mailer,
     selfService,
+    shareLinks: new ShareLinks(metadata.db, config.filesOrigin),
     cloud,
     cloudTenants,
     scanner,

@@ -7,12 +7,12 @@
  * is never revealed: the challenge answers the same either way, and a renewal for an email
  * without an account fails exactly like a wrong code.
  */
-import { createHash, randomInt } from 'node:crypto'
+import { createHash, randomBytes, randomInt } from 'node:crypto'
 import type { Config } from '../config.js'
 import type { Db } from '../adapters/metadata/open.js'
 import { Accounts, EMAIL_RE, isUniqueViolation, type Account } from './accounts.js'
 import { CairnError, invalid } from './errors.js'
-import { checkPassword, hashPassword } from './passwords.js'
+import { checkPassword, hashPassword, verifyPassword } from './passwords.js'
 import type { JobQueue } from './ports/job-queue.js'
 import type { MailReceipt, Mailer } from './ports/mailer.js'
 
@@ -23,6 +23,11 @@ export const RENEWAL_CODE_TRIES = 5
 /** mail a fresh renewal code: payload RenewalCodeJob */
 export const RENEWAL_CODE_JOB = 'account.renewal_code'
 
+/** the name of the keys a password login makes (a browser's session) */
+export const SESSION_KEY_NAME = 'web session'
+export const SESSION_TTL_MAX_MS = 7 * 86_400_000
+export const SESSION_TTL_DEFAULT_MS = 12 * 3_600_000
+
 export interface RenewalCodeJob { accountId: string, to: string }
 
 const badCode = (): CairnError => new CairnError('unauthenticated', 'Invalid or expired verification code', { reason: 'renewal_code' })
@@ -30,6 +35,9 @@ const badCode = (): CairnError => new CairnError('unauthenticated', 'Invalid or 
 function codeHash (accountId: string, code: string): string {
   return createHash('sha256').update(`${accountId}:${code}`).digest('hex')
 }
+
+/** verified when the email has no account, so both failures cost the same (made once, on first use) */
+let dummyHash: Promise<string> | undefined
 
 export function normalizeEmail (email: unknown): string {
   if (typeof email !== 'string' || email.trim().length === 0) throw invalid('Missing required field: email')
@@ -67,6 +75,41 @@ export class SelfService {
       }
       throw err
     }
+  }
+
+  /**
+   * Log in with email and password: a new short-lived `ak_` key (a session for a browser or
+   * a script), whose secret is in the answer only. A wrong password and an unknown email
+   * fail alike (and take as long: a hash is verified either way). When the account already
+   * has its most keys, its oldest session key is revoked to make room.
+   */
+  async login (input: { email: unknown, password: unknown, ttlMs?: number, name?: string }): Promise<{ account: Account, key: string, keyId: string, expiresAt: number }> {
+    const email = normalizeEmail(input.email)
+    if (typeof input.password !== 'string' || input.password.length === 0 || input.password.length > 1024) throw invalid('Missing required field: password')
+    const ttl = input.ttlMs ?? SESSION_TTL_DEFAULT_MS
+    if (!Number.isSafeInteger(ttl) || ttl < 60_000 || ttl > SESSION_TTL_MAX_MS) throw invalid(`expires_in must be between 60 and ${SESSION_TTL_MAX_MS / 1000} seconds`)
+    const row = await this.db.selectFrom('accounts').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst()
+    dummyHash ??= hashPassword(randomBytes(16).toString('hex'))
+    const ok = await verifyPassword(row?.password_hash ?? await dummyHash, input.password)
+    if (row === undefined || row.password_hash === null || !ok) throw new CairnError('unauthenticated', 'Invalid email or password', { reason: 'password' })
+    const accounts = new Accounts(this.db, this.config)
+    const account = await accounts.get(row.id)
+    const name = input.name ?? SESSION_KEY_NAME
+    const expiresAt = Date.now() + ttl
+    const create = async (): Promise<{ key: string, info: { id: string } }> => await accounts.createKey(account.id, { name, prefix: GATEWAY_KEY_PREFIX, expiresAt })
+    let made: { key: string, info: { id: string } }
+    try {
+      made = await create()
+    } catch (err) {
+      if (!(err instanceof CairnError && err.code === 'conflict')) throw err
+      const oldest = (await accounts.listKeys(account.id))
+        .filter(k => k.revokedAt === null && k.name.startsWith(SESSION_KEY_NAME) && (k.expiresAt === null || k.expiresAt > Date.now()))[0]
+      if (oldest === undefined) throw err
+      await accounts.revokeKey(oldest.id, account.id)
+      this.keyCache?.keysChanged()
+      made = await create()
+    }
+    return { account, key: made.key, keyId: made.info.id, expiresAt }
   }
 
   /**

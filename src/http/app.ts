@@ -16,6 +16,7 @@ import { fluxDialect, FLUX_PREFIXES } from '../dialects/flux/index.js'
 import { pinningDialect, PINNING_PREFIX } from '../dialects/pinning/index.js'
 import { fluidCloudDialect } from '../dialects/fluidcloud/index.js'
 import { Metrics } from './metrics.js'
+import { webAppRoutes } from './web-app.js'
 
 export interface App {
   app: FastifyInstance
@@ -87,6 +88,8 @@ export async function buildApp (core: Core, metrics: Metrics = new Metrics(), op
   await app.register(async scope => { await bucketsDialect(scope, { core, metrics }) }, { prefix: UPLOAD_API_V1_PREFIX })
   app.get(`${UPLOAD_API_V1_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => openapiFor(app, UPLOAD_API_V1_PREFIX, 'Upload API (sessions and buckets)', ['bearer']))
   await app.register(async scope => { await tusDialect(scope, { core, metrics }) })
+  // the web app at / (its client routes under /app/, bundles under /assets/)
+  await app.register(async scope => { await webAppRoutes(scope, { filesOrigin: config.filesOrigin }) })
 
   return { app, metrics }
 }

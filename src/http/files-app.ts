@@ -14,6 +14,7 @@ import { ipfsGatewayRoutes, IPFS_PREFIX } from '../dialects/ipfs-gateway/index.j
 import { fileUrlRoutes, RAW_LINK_PREFIX, rawLinkRoutes, UPLOAD_PUT_PREFIX, uploadPutRoutes } from '../dialects/fluidcloud/files-origin.js'
 import { Metrics } from './metrics.js'
 import { FILE_URL_PREFIX } from '../core/cloud/file-urls.js'
+import { SHARE_LINK_PREFIX, shareLinkRoutes } from '../dialects/gateway/files-origin.js'
 
 export interface FilesDeps { core: Core, metrics: Metrics }
 export type FilesRoutes = (app: FastifyInstance, deps: FilesDeps) => Promise<void>
@@ -23,7 +24,8 @@ export const FILES_ROUTES: Array<{ name: string, prefix: string, routes: FilesRo
   { name: 'gateway', prefix: IPFS_PREFIX, routes: ipfsGatewayRoutes },
   { name: 'fluidcloud', prefix: RAW_LINK_PREFIX + '/', routes: rawLinkRoutes },
   { name: 'fluidcloud', prefix: UPLOAD_PUT_PREFIX + '/', routes: uploadPutRoutes },
-  { name: 'fluidcloud', prefix: FILE_URL_PREFIX + '/', routes: fileUrlRoutes }
+  { name: 'fluidcloud', prefix: FILE_URL_PREFIX + '/', routes: fileUrlRoutes },
+  { name: 'gateway', prefix: SHARE_LINK_PREFIX + '/', routes: shareLinkRoutes }
 ]
 
 const EXPOSED = 'Content-Length, Expires, Cache-Control, Content-Range, Content-Type, Content-Disposition, ETag, X-Ipfs-Path, X-Ipfs-Roots, X-Content-Type-Options'

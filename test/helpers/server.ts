@@ -39,7 +39,8 @@ export async function startServer (env: Record<string, string> = {}): Promise<Te
   const { app } = await buildApp(core, metrics, { logger: false })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const files = await buildFilesApp(core, metrics, { logger: false })
-  await files.listen({ host: '127.0.0.1', port: 0 })
+  // a test that needs the files origin's public URL to be where it listens passes CAIRN_FILES_PORT (a free port)
+  await files.listen({ host: '127.0.0.1', port: Number(env.CAIRN_FILES_PORT ?? 0) })
   if (config.jobConcurrency > 0) core.jobs.start() // as `cairn serve` does
   const addr = app.server.address()
   const filesAddr = files.server.address()

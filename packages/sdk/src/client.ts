@@ -65,6 +65,15 @@ export class CairnClient {
     return { ok: res.status === 200, status: String(body.status ?? (res.ok ? 'ok' : 'unavailable')), metadata: body.metadata, dependencies: body.dependencies }
   }
 
+  /**
+   * One of the server's OpenAPI documents, e.g. '/api/v1/openapi.json' (Gateway),
+   * '/api/v0/openapi.json' (FluxDrive), '/pins/openapi.json', '/cloud/api/v1/openapi.json'.
+   */
+  async openapi (path: string, o: { signal?: AbortSignal } = {}): Promise<Record<string, any>> {
+    if (!/^\/[\w/.-]*openapi\.json$/.test(path)) throw new TypeError('an OpenAPI document path ends in openapi.json')
+    return await this.transport.json('GET', path, { auth: 'none', signal: o.signal })
+  }
+
   /** the wallet session in use, if any */
   get session (): Session | undefined { return this.transport.session }
 }

@@ -10,7 +10,13 @@ export interface FileRecord {
   content_type: string
   pinned: boolean
   uploaded_at: string
+  /** listings, for an image with a thumbnail: a signed URL of it on the files origin (valid an hour) */
+  thumbnail_url?: string
 }
+
+export interface FolderPage { path: string, folders: Array<{ name: string, created_at: string }>, files: FileRecord[], meta: FilePage['meta'] }
+export interface ContentInfo { cid: string, name: string, kind: 'file' | 'directory', content_type: string, size: number | null, dag_size: number | null, url: string, url_expires_at: string }
+export interface ShareLink { id: string, cid: string, name: string, url?: string, created_at: string, expires_at: string | null }
 
 export interface ListOptions {
   page?: number
@@ -25,6 +31,8 @@ export interface FilePage { files: FileRecord[], meta: { page: number, page_size
 
 export interface UploadOptions {
   name?: string
+  /** the folder to put the file in (a/b; made if missing); plain uploads only, not tus */
+  folder?: string
   contentType?: string
   /** bytes in a ReadableStream source (needed for a resumable upload of a stream) */
   size?: number
@@ -91,6 +99,7 @@ export class FilesClient {
     if (src instanceof Blob && (!isNode() || o.onProgress === undefined)) {
       // browsers stream request bodies only over HTTP/2: send a FormData, progress at the ends
       const fd = new FormData()
+      if (o.folder !== undefined) fd.append('folder', o.folder)
       fd.append('file', type !== src.type ? new Blob([src], { type }) : src, name)
       body = fd
       o.onProgress?.({ loaded: 0, total: size })
@@ -100,7 +109,7 @@ export class FilesClient {
       const make = (): ReadableStream<Uint8Array> => {
         let loaded = 0
         const stream = counting(src instanceof Blob ? src.stream() : src, n => { loaded += n; o.onProgress?.({ loaded, total: size }) })
-        return multipartStream({}, 'file', name, type, stream, boundary).body
+        return multipartStream(o.folder !== undefined ? { folder: o.folder } : {}, 'file', name, type, stream, boundary).body
       }
       body = src instanceof Blob ? make : make()
       headers['content-type'] = `multipart/form-data; boundary=${boundary}`
@@ -190,6 +199,29 @@ export class FilesClient {
     const r = await res.json() as any
     if (res.status === 202) return { taskId: r.data.task_id, state: r.data.state }
     return r.data
+  }
+
+  /** one folder of the account's files (path a/b; '' the top level): subfolders and files, a page at a time */
+  async folder (path = '', o: { page?: number, pageSize?: number, signal?: AbortSignal } = {}): Promise<FolderPage> {
+    const r = await this.t.json('GET', '/api/v1/folders', { query: { path, page: o.page, page_size: o.pageSize }, signal: o.signal })
+    return { ...r.data, meta: r.meta }
+  }
+
+  /** what a CID the account may read is (kind, type, size, DAG size), with a signed URL to view it on the files origin */
+  async content (cid: string, o: { signal?: AbortSignal } = {}): Promise<ContentInfo> {
+    return (await this.t.json('GET', `/api/v1/content/${encodeURIComponent(cid)}`, { signal: o.signal })).data
+  }
+
+  /** a share link of a file: public until revoked, or expiring after `expiresIn` seconds; `url` is answered this once */
+  async share (cid: string, o: { expiresIn?: number, signal?: AbortSignal } = {}): Promise<ShareLink & { url: string }> {
+    return (await this.t.json('POST', `/api/v1/files/${encodeURIComponent(cid)}/shares`, { json: { expires_in: o.expiresIn }, signal: o.signal })).data
+  }
+  /** live share links (of one file with `cid`) */
+  async shares (o: { cid?: string, signal?: AbortSignal } = {}): Promise<ShareLink[]> {
+    return (await this.t.json('GET', '/api/v1/shares', { query: { cid: o.cid }, signal: o.signal })).data
+  }
+  async revokeShare (id: string, o: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.t.json('DELETE', `/api/v1/shares/${encodeURIComponent(id)}`, { signal: o.signal })
   }
 
   async pin (cid: string, o: { signal?: AbortSignal } = {}): Promise<void> { await this.t.json('POST', `/api/v1/files/${encodeURIComponent(cid)}/pin`, { signal: o.signal }) }

@@ -414,6 +414,24 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('pins_account_created').on('pins').columns(['account_id', 'created_at']).execute()
       await db.schema.createIndex('pins_account_cid').on('pins').columns(['account_id', 'cid']).execute()
     }
+  },
+
+  // Share links of the gateway's files (the web app's "share"): a random token, stored
+  // hashed, opens one CID of the account on the files origin until it is revoked, expires,
+  // or the account no longer has that file (src/core/share-links.ts).
+  '0008_share_links': {
+    async up (db: Kysely<any>) {
+      await db.schema.createTable('share_links')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('account_id', 'text', c => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', c => c.notNull().unique())
+        .addColumn('cid', 'text', c => c.notNull())
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('share_links_account_created').on('share_links').columns(['account_id', 'created_at']).execute()
+    }
   }
 }
 

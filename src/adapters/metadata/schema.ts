@@ -35,6 +35,20 @@ export interface RenewalCodesTable {
 }
 
 /** Pin requests of the IPFS Pinning Service API (src/core/pins.ts). */
+/** a share link of a gateway file (0008_share_links) */
+export interface ShareLinksTable {
+  id: string
+  account_id: string
+  /** SHA-256 hex of the token; the token itself is shown once */
+  token_hash: string
+  /** as the entry names it */
+  cid: string
+  name: string
+  created_at: number
+  /** null: until revoked */
+  expires_at: number | null
+}
+
 export interface PinsTable {
   /** the spec's requestid */
   id: string
@@ -305,6 +319,7 @@ export interface Database {
   bucket_uploads: BucketUploadsTable
   bucket_parts: BucketPartsTable
   pins: PinsTable
+  share_links: ShareLinksTable
   cloud_tenants: CloudTenantsTable
   cloud_keys: CloudKeysTable
   cloud_spaces: CloudSpacesTable

@@ -10,6 +10,8 @@ import { authenticate } from './auth.js'
 import type { GatewayDeps, GatewayRouteConfig, RateClass } from './context.js'
 import { gatewayErrorHandler, sendError } from './errors.js'
 import { fileRoutes } from './routes/files.js'
+import { browseRoutes } from './routes/browse.js'
+import { sessionRoutes } from './routes/sessions.js'
 import { taskRoutes } from './routes/tasks.js'
 import { userRoutes } from './routes/users.js'
 
@@ -55,6 +57,8 @@ export async function gatewayDialect (app: FastifyInstance, deps: GatewayDeps): 
   })
 
   userRoutes(app, deps)
+  sessionRoutes(app, deps)
+  browseRoutes(app, deps)
   fileRoutes(app, deps)
   taskRoutes(app, deps)
 }

@@ -13,6 +13,7 @@ import { sendError } from '../errors.js'
 import { fileView } from '../views.js'
 import { authErrors, cidParam, errorBody, fileRecord, messageOnly, taskStarted } from './schemas.js'
 import { GATEWAY_PREFIX } from '../prefix.js'
+import { fileViewWithThumb } from './browse.js'
 
 export const MAX_BULK_CIDS = 10_000
 const MAX_PAGE_SIZE = 500
@@ -52,7 +53,7 @@ export function fileRoutes (app: FastifyInstance, { core, metrics }: GatewayDeps
   app.post('/files/upload', {
     config: { rate: 'upload' },
     schema: {
-      summary: 'Upload one file (multipart/form-data, field "file"); answers its CIDv1',
+      summary: 'Upload one file (multipart/form-data, field "file"; optional field "folder" before it: a/b); answers its CIDv1',
       description: 'CIDs follow Kubo\'s unixfs-v1-2025 profile (raw leaves, 1 MiB chunks): a file up to 1 MiB is a bafkrei... raw CID, a larger one a bafybei... dag-pb CID. Files are pinned on upload.',
       consumes: ['multipart/form-data'],
       response: {
@@ -64,10 +65,12 @@ export function fileRoutes (app: FastifyInstance, { core, metrics }: GatewayDeps
     }
   }, async (req, reply) => {
     const { account } = principalOf(req)
-    const upload = await openMultipart(req, [])
+    const upload = await openMultipart(req, ['folder'])
     const budget = await core.drive.budgetFor(account)
     budget.maxFileBytes = Math.min(budget.maxFileBytes, core.config.gateway.maxFileBytes)
     const [entry] = await core.drive.putFiles(account, FILES_SPACE, oneFile(upload.files), {
+      // an addition: a "folder" field (a/b, before the file) puts the file in that folder (made if missing)
+      folderPath: upload.fields.folder,
       profile: 'unixfs-v1-2025',
       budget,
       signal: abortSignalOf(req)
@@ -142,7 +145,7 @@ export function fileRoutes (app: FastifyInstance, { core, metrics }: GatewayDeps
     const { entries, total } = await core.drive.listFiles(account.id, FILES_SPACE, {
       offset: (page - 1) * pageSize, limit: pageSize, search: q.search, pinned: flag(q.pinned, 'pinned'), sortBy, order: q.sort_order
     })
-    return { status: 200, data: entries.map(fileView), meta: { page, page_size: pageSize, total, total_pages: Math.ceil(total / pageSize) } }
+    return { status: 200, data: await Promise.all(entries.map(async e => await fileViewWithThumb(core, e))), meta: { page, page_size: pageSize, total, total_pages: Math.ceil(total / pageSize) } }
   })
 
   app.get('/files/:cid', {

@@ -34,7 +34,8 @@ export const fileRecord = {
     size: { type: 'integer' },
     content_type: { type: 'string' },
     pinned: { type: 'boolean' },
-    uploaded_at: { type: 'string', format: 'date-time' }
+    uploaded_at: { type: 'string', format: 'date-time' },
+    thumbnail_url: { type: 'string', description: 'listings only, for an image with a thumbnail: a signed URL of it on the files origin (valid an hour)' }
   }
 } as const
 

@@ -1,0 +1,189 @@
+/**
+ * The server pieces the web app uses, through @cairn/sdk against a real server: password
+ * login and logout (session keys), the account's own keys, folders, content info with a
+ * view URL, share links on the files origin, thumbnails in listings, usage over time.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { startServer, type TestServer } from './helpers/server.js'
+import { freshEmail, PASSWORD } from './helpers/gateway.js'
+import { freePort, pngBytes } from './helpers/web.js'
+import { CairnClient, AuthError, NotFoundError, CairnApiError } from '../packages/sdk/src/index.js'
+
+describe('web app server pieces through the SDK', () => {
+  let s: TestServer
+  let email: string
+  let anon: CairnClient
+  before(async () => {
+    const port = await freePort()
+    s = await startServer({
+      CAIRN_FILES_PORT: String(port),
+      CAIRN_FILES_ORIGIN: `http://127.0.0.1:${port}`,
+      CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN: '0',
+      CAIRN_GATEWAY_CALLS_PER_HOUR: '0',
+      CAIRN_GATEWAY_UPLOADS_PER_HOUR: '0'
+    })
+    email = freshEmail()
+    anon = new CairnClient({ baseUrl: s.url })
+    await anon.keys.register(email, PASSWORD)
+  })
+  after(async () => { await s.close() })
+
+  test('login answers a session key that expires; logout revokes it; a wrong password is 401 like an unknown email', async () => {
+    const login = await anon.keys.login(email.toUpperCase(), PASSWORD, { expiresIn: 3600 })
+    assert.match(login.apiKey, /^ak_/)
+    assert.equal(login.email, email)
+    const left = Date.parse(login.expiresAt) - Date.now()
+    assert.ok(left > 3500_000 && left <= 3600_000, `expires in an hour, got ${left} ms`)
+    const c = new CairnClient({ baseUrl: s.url, apiKey: login.apiKey })
+    assert.equal((await c.keys.status()).email, email)
+    const keys = await c.keys.list()
+    const mine = keys.find(k => k.id === login.keyId)
+    assert.equal(mine?.name, 'web session')
+    assert.equal(mine?.current, true)
+    await c.keys.logout()
+    await assert.rejects(c.keys.status(), (e: unknown) => e instanceof AuthError && e.status === 403)
+
+    for (const [who, pw] of [[email, 'wrongPassword9'], [freshEmail(), PASSWORD]]) {
+      await assert.rejects(anon.keys.login(who, pw), (e: unknown) => e instanceof AuthError && e.status === 401 && /Invalid email or password/.test(e.message))
+    }
+    await assert.rejects(anon.keys.login(email, PASSWORD, { expiresIn: 10 }), (e: unknown) => e instanceof CairnApiError && e.status === 400)
+  })
+
+  test('logins past the key cap replace the oldest session key instead of failing', async () => {
+    const e2 = freshEmail()
+    await anon.keys.register(e2, PASSWORD)
+    const first = await anon.keys.login(e2, PASSWORD)
+    for (let i = 0; i < 9; i++) await anon.keys.login(e2, PASSWORD)
+    const last = await anon.keys.login(e2, PASSWORD)
+    const c = new CairnClient({ baseUrl: s.url, apiKey: last.apiKey })
+    const keys = await c.keys.list()
+    assert.equal(keys.length, 10)
+    assert.ok(!keys.some(k => k.id === first.keyId), 'the oldest session key went')
+    assert.ok(keys.some(k => k.name === 'gateway'), 'the registration key stays')
+  })
+
+  test('keys: create with name and expiry (secret once), list, revoke; only the "*" scope', async () => {
+    const { apiKey } = await anon.keys.login(email, PASSWORD)
+    const c = new CairnClient({ baseUrl: s.url, apiKey })
+    const k = await c.keys.create({ name: 'ci', expiresIn: 86400 })
+    assert.match(k.key, /^ak_/)
+    assert.deepEqual(k.scopes, ['*'])
+    assert.ok(k.expiresAt !== null && k.expiresAt > Date.now())
+    const other = new CairnClient({ baseUrl: s.url, apiKey: k.key })
+    assert.equal((await other.keys.status()).email, email)
+    const listed = await c.keys.list()
+    assert.ok(listed.some(x => x.id === k.id && x.name === 'ci' && x.current === false))
+    assert.ok(!JSON.stringify(listed).includes(k.key), 'no secret in the listing')
+    await c.keys.revoke(k.id)
+    await assert.rejects(other.keys.status(), AuthError)
+    await assert.rejects(c.keys.revoke(k.id), NotFoundError)
+    await assert.rejects(c.keys.create({ name: 'ro', scopes: ['read'] }), (e: unknown) => e instanceof CairnApiError && e.status === 400 && /scopes/.test(e.message))
+  })
+
+  test('folders, thumbnails, content info, share links (public and expiring, revoked) and usage', async () => {
+    const { apiKey } = await anon.keys.login(email, PASSWORD)
+    const c = new CairnClient({ baseUrl: s.url, apiKey })
+    const png = await pngBytes()
+    const img = await c.files.upload(new Blob([new Uint8Array(png)], { type: 'image/png' }), { name: 'photo.png', folder: 'album/2026' })
+    await c.files.upload(new Blob(['hello\n'], { type: 'text/plain' }), { name: 'note.txt' })
+
+    const top = await c.files.folder('')
+    assert.deepEqual(top.folders.map(f => f.name), ['album'])
+    assert.deepEqual(top.files.map(f => f.original_filename), ['note.txt'])
+    const inner = await c.files.folder('album/2026')
+    assert.equal(inner.files[0].cid, img.cid)
+    const thumb = inner.files[0].thumbnail_url
+    assert.ok(thumb !== undefined && thumb.startsWith(s.filesUrl + '/ipfs/'), `a thumbnail on the files origin: ${String(thumb)}`)
+    const t = await fetch(thumb)
+    assert.equal(t.status, 200)
+    assert.ok((await t.arrayBuffer()).byteLength > 100)
+    assert.ok((await c.files.list()).files.find(f => f.cid === img.cid)?.thumbnail_url !== undefined, 'listings carry it too')
+    await assert.rejects(c.files.folder('nope'), NotFoundError)
+
+    const info = await c.files.content(img.cid)
+    assert.equal(info.kind, 'file')
+    assert.equal(info.content_type, 'image/png')
+    assert.equal(info.size, png.byteLength)
+    assert.ok(info.dag_size !== null && info.dag_size >= png.byteLength)
+    assert.equal(Buffer.compare(Buffer.from(await (await fetch(info.url)).arrayBuffer()), png), 0)
+    await assert.rejects(c.files.content('bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'), NotFoundError)
+
+    const pub = await c.files.share(img.cid)
+    assert.equal(pub.expires_at, null)
+    assert.ok(pub.url.startsWith(s.filesUrl + '/share/'))
+    const exp = await c.files.share(img.cid, { expiresIn: 600 })
+    assert.ok(exp.expires_at !== null)
+    const opened = await fetch(exp.url)
+    assert.equal(opened.status, 200)
+    assert.equal(opened.headers.get('content-type'), 'image/png')
+    assert.equal(opened.headers.get('x-content-type-options'), 'nosniff')
+    assert.equal(Buffer.compare(Buffer.from(await opened.arrayBuffer()), png), 0)
+    const listed = await c.files.shares({ cid: img.cid })
+    assert.deepEqual(listed.map(l => l.id).sort(), [pub.id, exp.id].sort())
+    assert.ok(listed.every(l => l.url === undefined), 'URLs are shown once')
+    await c.files.revokeShare(exp.id)
+    assert.equal((await fetch(exp.url)).status, 404)
+    assert.equal((await fetch(pub.url)).status, 200)
+    assert.equal((await fetch(`${s.filesUrl}/share/${'x'.repeat(43)}`)).status, 404)
+
+    const usage = await c.keys.usage()
+    assert.equal(usage.share_links, 1)
+    assert.equal(usage.share_links_max, 1000)
+    assert.ok(usage.used_bytes >= png.byteLength)
+    assert.equal(usage.history.length, 90)
+    assert.equal(usage.history[usage.history.length - 1].bytes, usage.used_bytes)
+
+    // deleting the file ends its links
+    await c.files.delete(img.cid)
+    assert.equal((await fetch(pub.url)).status, 404)
+  })
+
+  test('another account cannot see, share or revoke these', async () => {
+    const mine = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(email, PASSWORD)).apiKey })
+    const f = await mine.files.upload(new Blob(['private\n']), { name: 'p.txt' })
+    const link = await mine.files.share(f.cid)
+    const e2 = freshEmail()
+    await anon.keys.register(e2, PASSWORD)
+    const them = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(e2, PASSWORD)).apiKey })
+    await assert.rejects(them.files.share(f.cid), NotFoundError)
+    await assert.rejects(them.files.content(f.cid), NotFoundError)
+    await assert.rejects(them.files.revokeShare(link.id), NotFoundError)
+    assert.deepEqual(await them.files.shares(), [])
+    const myKeys = await mine.keys.list()
+    await assert.rejects(them.keys.revoke(myKeys[0].id), NotFoundError)
+  })
+})
+
+describe('password login is rate-limited per email', () => {
+  let s: TestServer
+  before(async () => { s = await startServer({ CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN: '3' }) })
+  after(async () => { await s.close() })
+
+  test('wrong passwords for one email run out, with Retry-After', async () => {
+    const anon = new CairnClient({ baseUrl: s.url, retries: 0 })
+    const email = freshEmail()
+    await anon.keys.register(email, PASSWORD)
+    // each attempt is counted for the email; the per-IP budget of /users/login is its own (also 3)
+    for (let i = 0; i < 2; i++) await assert.rejects(anon.keys.login(email, 'wrongPassword9'), AuthError)
+    await anon.keys.login(email, PASSWORD)
+    await assert.rejects(anon.keys.login(email, PASSWORD), (e: unknown) => e instanceof CairnApiError && e.status === 429)
+  })
+})
+
+describe('serving the web app', () => {
+  test('without a build the server still answers, with a 503 that says how to build it and a log line', async () => {
+    const { default: Fastify } = await import('fastify')
+    const { webAppRoutes } = await import('../src/http/web-app.js')
+    const lines: string[] = []
+    const app = Fastify({ logger: { level: 'warn', stream: { write: (l: string) => { lines.push(l) } } } })
+    await app.register(async scope => { await webAppRoutes(scope, { filesOrigin: 'http://127.0.0.1:1', dir: '/nonexistent/web' }) })
+    const r = await app.inject({ method: 'GET', url: '/' })
+    assert.equal(r.statusCode, 503)
+    assert.match(r.body, /npm run build/)
+    assert.match(String(r.headers['content-security-policy']), /frame-ancestors 'none'/)
+    assert.ok(lines.some(l => /web app not built/.test(l)), lines.join(''))
+    assert.equal((await app.inject({ method: 'GET', url: '/assets/x.js' })).statusCode, 404)
+    await app.close()
+  })
+})
