@@ -5,6 +5,7 @@ import { AuthError, CairnClient, type AccountStatus } from '../../../packages/sd
 import { action, clientCommand, clientOf, type Common, type Run } from './command.js'
 import { bytes, CliError, emit, EXIT, note } from './output.js'
 import { configPath, loadConfig, maskKey, normaliseUrl, profileName, resolveProfile, saveConfig, type ConfigFile, type Profile } from './profiles.js'
+import { durationSeconds } from './duration.js'
 import { ask, interactive, secret, stdinLine } from './prompt.js'
 
 async function saveProfile (config: ConfigFile, name: string, p: Profile): Promise<void> {
@@ -21,7 +22,7 @@ async function serverUrl (flag: string | undefined, saved: Profile | undefined):
 }
 
 function accountView (name: string, p: Profile, st?: AccountStatus): Record<string, unknown> {
-  return { profile: name, url: p.url, email: st?.email ?? p.email ?? null, zelid: p.zelid ?? null, plan: st?.plan, key: maskKey(p.apiKey) ?? null, key_status: st?.key_status, config: configPath() }
+  return { profile: name, url: p.url, email: st?.email ?? p.email ?? null, zelid: p.zelid ?? null, plan: st?.plan, key: maskKey(p.apiKey) ?? null, key_status: st?.key_status, key_expires_at: p.keyExpiresAt ?? null, session_key: p.passwordLogin === true, config: configPath() }
 }
 
 /** a key the server accepts, or exit 3 */
@@ -35,14 +36,21 @@ async function verifiedStatus (url: string, apiKey: string, signal: AbortSignal)
 }
 
 export function accountCommands (cli: Command): void {
-  clientCommand(cli, 'login', 'log in to a Cairn server with an API key (or a wallet) and save it in a profile')
+  clientCommand(cli, 'login', 'log in to a Cairn server with email and password (a session key that expires), an API key, or a wallet; saved in a profile')
     .option('--url <url>', 'the server, e.g. https://cairn.example.com')
+    .option('--email <email>', 'log in with the account\'s email and password: the server hands out a session key that expires')
+    .option('--password <password>', 'with --email (visible in shell history: prefer the prompt or --password-stdin)')
+    .option('--password-stdin', 'with --email: read the password from stdin')
+    .option('--expires <duration>', 'with --email: how long the session key lives, 60s to 7d (default: the server\'s, 12h)', durationSeconds)
     .option('--api-key <key>', 'the key (visible in shell history: prefer the prompt, --api-key-stdin or CAIRN_API_KEY)')
     .option('--api-key-stdin', 'read the key from stdin (also when stdin is not a terminal)')
     .option('--wallet <address>', 'log in with a wallet instead: sign the login phrase (Zelcore, or an 0x address); a key for this CLI is made')
     .option('--signature-stdin', 'with --wallet: read the signature from stdin')
-    .option('--files-url <url>', 'the IPFS gateway (files origin) for share links, if not the one the server names')
-    .action(action(async (run, o: Common & { url?: string, apiKey?: string, apiKeyStdin?: boolean, wallet?: string, signatureStdin?: boolean, filesUrl?: string }) => {
+    .option('--files-url <url>', 'the IPFS gateway (files origin) for `share --gateway` links, if not the one the server names')
+    .action(action(async (run, o: Common & { url?: string, email?: string, password?: string, passwordStdin?: boolean, expires?: number, apiKey?: string, apiKeyStdin?: boolean, wallet?: string, signatureStdin?: boolean, filesUrl?: string }) => {
+      const ways = [o.email !== undefined, o.wallet !== undefined, o.apiKey !== undefined || o.apiKeyStdin === true].filter(Boolean).length
+      if (ways > 1) throw new CliError(EXIT.usage, 'invalid_argument', '--email, --wallet and --api-key are different ways to log in: pick one')
+      if (o.email === undefined && (o.password !== undefined || o.passwordStdin === true || o.expires !== undefined)) throw new CliError(EXIT.usage, 'invalid_argument', '--password, --password-stdin and --expires go with --email')
       const config = await loadConfig()
       const name = profileName(o.profile, config)
       const saved = config.profiles[name]
@@ -53,6 +61,17 @@ export function accountCommands (cli: Command): void {
         const profile: Profile = { ...p, filesUrl, cloudKey: saved?.cloudKey }
         await saveProfile(config, name, profile)
         emit(run.json, accountView(name, profile), () => `logged in to ${url} as ${o.wallet as string} (profile ${name}); key ${maskKey(profile.apiKey) as string} made for this CLI`)
+        return
+      }
+      if (o.email !== undefined) {
+        const password = o.password ?? (o.passwordStdin === true ? await stdinLine('the password') : await secret('password', {}))
+        const s = await new CairnClient({ baseUrl: url }).keys.login(o.email, password, { name: `cairn-cli@${hostname()}`, expiresIn: o.expires, signal: run.signal }).catch((err: unknown) => {
+          if (err instanceof AuthError) throw new CliError(EXIT.auth, err.code, `${err.message}; nothing was saved`)
+          throw err
+        })
+        const profile: Profile = { url, apiKey: s.apiKey, email: s.email, keyId: s.keyId, keyExpiresAt: s.expiresAt, passwordLogin: true, filesUrl, cloudKey: saved?.cloudKey }
+        await saveProfile(config, name, profile)
+        emit(run.json, accountView(name, profile), () => `logged in to ${url} as ${s.email} (profile ${name}); session key ${maskKey(s.apiKey) as string} saved in ${configPath()}, expires ${s.expiresAt}\nFor scripts, a key that lasts: \`cairn keys create --name ci\``)
         return
       }
       const envKey = process.env.CAIRN_API_KEY === '' ? undefined : process.env.CAIRN_API_KEY
@@ -88,14 +107,20 @@ export function accountCommands (cli: Command): void {
         `registered ${r.email} on ${url} (profile ${name}); key ${maskKey(r.apiKey) as string} saved in ${configPath()}\nA lost key is replaced with \`cairn keys renew\` (a code is mailed to ${r.email}).`)
     }))
 
-  clientCommand(cli, 'logout', 'forget a profile\'s credentials (a wallet login also ends its session and revokes the key it made)')
-    .option('--keep-key', 'with a wallet login: do not revoke the key this CLI made')
+  clientCommand(cli, 'logout', 'forget a profile\'s credentials; a password login\'s session key is revoked on the server, a wallet login\'s session ended and its key revoked')
+    .option('--keep-key', 'do not revoke the key on the server (a password login\'s session key, or the key a wallet login made)')
     .action(action(async (run, o: Common & { keepKey?: boolean }) => {
       const config = await loadConfig()
       const name = profileName(o.profile, config)
       const p = config.profiles[name]
       if (p === undefined) throw new CliError(EXIT.notFound, 'no_profile', `no profile "${name}"`)
       const done: string[] = []
+      if (p.passwordLogin === true && p.apiKey !== undefined && o.keepKey !== true) {
+        // POST /users/logout revokes the key it is sent with; an expired or already revoked key is gone anyway
+        await new CairnClient({ baseUrl: p.url, apiKey: p.apiKey }).keys.logout({ signal: run.signal }).then(() => done.push('session key revoked'), (err: unknown) => {
+          if (!(err instanceof AuthError)) note(run.json, `cairn: could not revoke the session key on the server (${(err as Error).message}); it expires at ${p.keyExpiresAt ?? '?'}`)
+        })
+      }
       if (p.session !== undefined) {
         const client = new CairnClient({ baseUrl: p.url, session: p.session })
         if (p.keyId !== undefined && o.keepKey !== true) await client.keys.revoke(p.keyId, { signal: run.signal }).then(() => done.push('key revoked'), () => {})
@@ -150,12 +175,22 @@ export function accountCommands (cli: Command): void {
         return
       }
       const st = await client.keys.status({ signal: run.signal })
+      // share links against their cap (GET /users/usage); a server without it just leaves them out
+      const usage = await client.keys.usage({ signal: run.signal }).catch((err: unknown) => {
+        if (err instanceof AuthError) throw err
+        return undefined
+      })
       const pct = st.capacity_bytes > 0 ? st.total_size_bytes / st.capacity_bytes * 100 : 0
-      const account = { email: st.email, plan: st.plan, file_count: st.file_count, used_bytes: st.total_size_bytes, capacity_bytes: st.capacity_bytes, used_percent: Number(pct.toFixed(2)), key: maskKey(r.profile.apiKey), key_status: st.key_status, created_at: st.created_at }
+      const account = {
+        email: st.email, plan: st.plan, file_count: st.file_count, used_bytes: st.total_size_bytes, capacity_bytes: st.capacity_bytes, used_percent: Number(pct.toFixed(2)),
+        share_links: usage?.share_links ?? null, share_links_max: usage?.share_links_max ?? null,
+        key: maskKey(r.profile.apiKey), key_status: st.key_status, key_expires_at: r.profile.keyExpiresAt ?? null, created_at: st.created_at
+      }
       emit(run.json, { profile: r.name, server, account }, () => [
         `server   ${server.url}  ${server.status}${server.metadata === null ? '' : ` (${server.metadata})`}`,
-        `account  ${st.email} (${st.plan}), key ${account.key as string} ${st.key_status}, profile ${r.name}`,
-        `usage    ${bytes(st.total_size_bytes)} of ${bytes(st.capacity_bytes)} (${pct.toFixed(1)}%), ${st.file_count} file${st.file_count === 1 ? '' : 's'}`
+        `account  ${st.email} (${st.plan}), key ${account.key as string} ${st.key_status}${account.key_expires_at === null ? '' : ` until ${account.key_expires_at}`}, profile ${r.name}`,
+        `usage    ${bytes(st.total_size_bytes)} of ${bytes(st.capacity_bytes)} (${pct.toFixed(1)}%), ${st.file_count} file${st.file_count === 1 ? '' : 's'}`,
+        ...(usage === undefined ? [] : [`shares   ${usage.share_links} of ${usage.share_links_max} share links`])
       ].join('\n'))
       if (!health.ok) process.exitCode = EXIT.error
     }))
@@ -176,7 +211,7 @@ async function walletLogin (run: Run, url: string, address: string, fromStdin: b
 }
 
 function keysCommands (cli: Command): void {
-  const keys = clientCommand(cli, 'keys', 'API keys: show the profile\'s, renew a lost one by the emailed code; a wallet login lists, creates and revokes')
+  const keys = clientCommand(cli, 'keys', 'API keys: show the profile\'s, list, create (for scripts) and revoke; renew a lost registration key by the emailed code')
     .enablePositionalOptions()
     .action(action(async (run) => { await showKey(run) }))
   clientCommand(keys, 'show', 'the profile\'s key (its prefix only) and whether the server accepts it')
@@ -213,36 +248,43 @@ function keysCommands (cli: Command): void {
       emit(run.json, { ...accountView(name, profile), renewed: true }, () => `new key ${maskKey(apiKey) as string} saved in profile ${name}; the account's previous ak_ keys no longer work`)
     }))
 
-  const needSession = async (run: Run): Promise<CairnClient> => {
-    const { client, r } = await clientOf(run, { needKey: false })
-    if (r.profile.session === undefined) {
-      throw new CliError(EXIT.auth, 'wallet_session_needed', 'listing, creating and revoking keys needs a wallet login (`cairn login --wallet <address>`); an email account has one key, replaced with `cairn keys renew`')
-    }
-    return client
+  /** keys list|create|revoke: with a wallet session over /id/apikeys, else with the profile's key over /api/v1/users/keys */
+  const keysClient = async (run: Run): Promise<{ client: CairnClient, wallet: boolean }> => {
+    const r = await resolveProfile(run.profile, { needKey: false })
+    if (r.profile.session !== undefined) return { client: (await clientOf(run, { needKey: false })).client, wallet: true }
+    return { client: (await clientOf(run)).client, wallet: false }
   }
-  const sessionHint = (err: unknown): never => {
-    if (err instanceof AuthError) throw new CliError(EXIT.auth, err.code, `the wallet session was refused (${err.message}): log in again with \`cairn login --wallet <address>\``)
+  const sessionHint = (wallet: boolean) => (err: unknown): never => {
+    if (wallet && err instanceof AuthError) throw new CliError(EXIT.auth, err.code, `the wallet session was refused (${err.message}): log in again with \`cairn login --wallet <address>\``)
     throw err
   }
-  clientCommand(keys, 'list', 'the account\'s live keys (wallet login)')
+  clientCommand(keys, 'list', 'the account\'s live keys')
     .action(action(async (run) => {
-      const client = await needSession(run)
-      const list = await client.keys.list({ signal: run.signal }).catch(sessionHint)
-      const rows = list.map(k => ({ id: k.id, name: k.name, prefix: k.prefix, created_at: iso(k.createdAt), expires_at: iso(k.expiresAt), last_used_at: iso(k.lastUsedAt) }))
-      emit(run.json, { keys: rows }, () => rows.length === 0 ? '(no keys)' : rows.map(k => `${k.id}  ${k.prefix}…  ${k.name ?? ''}${k.expires_at === null ? '' : `  expires ${k.expires_at}`}`).join('\n'))
+      const { client, wallet } = await keysClient(run)
+      const list = await client.keys.list({ signal: run.signal }).catch(sessionHint(wallet))
+      const rows = list.map(k => ({ id: k.id, name: k.name, prefix: k.prefix, created_at: iso(k.createdAt), expires_at: iso(k.expiresAt), last_used_at: iso(k.lastUsedAt), current: k.current ?? null }))
+      emit(run.json, { keys: rows }, () => rows.length === 0 ? '(no keys)' : rows.map(k => `${k.id}  ${k.prefix}…  ${k.name ?? ''}${k.expires_at === null ? '' : `  expires ${k.expires_at}`}${k.current === true ? '  (this profile\'s key)' : ''}`).join('\n'))
     }))
-  clientCommand(keys, 'create', 'make a key (wallet login); the secret is printed this once')
-    .option('--name <name>', 'a label')
+  clientCommand(keys, 'create', 'make a key (for scripts and CI: one that lasts); the secret is printed this once')
+    .option('--name <name>', 'a label (default "default")')
+    .option('--expires <duration>', 'expires after this long, e.g. 30d or 12h (default: never)', durationSeconds)
     .option('--expires-in-days <days>', 'expires after this many days', v => { const n = Number(v); if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number'); return n })
-    .action(action(async (run, o: Common & { name?: string, expiresInDays?: number }) => {
-      const client = await needSession(run)
-      const k = await client.keys.create({ name: o.name, expiresIn: o.expiresInDays === undefined ? undefined : Math.round(o.expiresInDays * 86400) }, { signal: run.signal }).catch(sessionHint)
-      emit(run.json, { id: k.id, name: k.name, prefix: k.prefix, zelid: k.zelid, expires_at: iso(k.expiresAt), api_key: k.key }, () => `key ${k.id}${k.name === null ? '' : ` (${k.name})`}\nAPI key (shown once): ${k.key}`)
+    .action(action(async (run, o: Common & { name?: string, expires?: number, expiresInDays?: number }) => {
+      if (o.expires !== undefined && o.expiresInDays !== undefined) throw new CliError(EXIT.usage, 'invalid_argument', '--expires or --expires-in-days, not both')
+      const { client, wallet } = await keysClient(run)
+      const expiresIn = o.expires ?? (o.expiresInDays === undefined ? undefined : Math.round(o.expiresInDays * 86400))
+      const k = await client.keys.create({ name: o.name, expiresIn }, { signal: run.signal }).catch(sessionHint(wallet))
+      emit(run.json, { id: k.id, name: k.name, prefix: k.prefix, zelid: k.zelid, expires_at: iso(k.expiresAt), api_key: k.key }, () => `key ${k.id}${k.name === null ? '' : ` (${k.name})`}${k.expiresAt === null ? '' : `, expires ${iso(k.expiresAt) as string}`}\nAPI key (shown once): ${k.key}`)
     }))
-  clientCommand(keys, 'revoke <id>', 'revoke a key at once (wallet login)')
+  clientCommand(keys, 'revoke <id>', 'revoke a key at once (not the profile\'s own: `cairn logout` does that)')
     .action(action(async (run, _o: Common, id: string) => {
-      const client = await needSession(run)
-      await client.keys.revoke(id, { signal: run.signal }).catch(sessionHint)
+      const { client, wallet } = await keysClient(run)
+      if (!wallet) {
+        // the key this profile works with: revoking it would leave the profile dead
+        const own = (await client.keys.list({ signal: run.signal })).find(k => k.id === id && k.current === true)
+        if (own !== undefined) throw new CliError(EXIT.usage, 'own_key', `key ${id} is the one this profile uses: \`cairn logout\` revokes a session key; to replace a long-lived one, log in with another key first`)
+      }
+      await client.keys.revoke(id, { signal: run.signal }).catch(sessionHint(wallet))
       emit(run.json, { id, revoked: true }, () => `key ${id} revoked`)
     }))
 }

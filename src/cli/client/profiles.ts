@@ -26,8 +26,12 @@ export interface Profile {
   cloudKey?: string
   /** a wallet session (login --wallet) for `keys list|create|revoke` */
   session?: WalletSessionInfo
-  /** the id of the key this CLI made at a wallet login (so logout can revoke it) */
+  /** the id of the key this CLI made at a wallet login, or of a password login's session key (so logout can revoke it) */
   keyId?: string
+  /** when the key expires (ISO 8601): a password login's session key */
+  keyExpiresAt?: string
+  /** the key is a session key from `login --email` (logout revokes it on the server) */
+  passwordLogin?: boolean
 }
 
 export interface ConfigFile { current?: string, profiles: Record<string, Profile> }
@@ -122,10 +126,17 @@ export async function resolveProfile (flag: string | undefined, o: { needKey?: b
     throw new CliError(EXIT.auth, 'not_logged_in', `no server for profile "${name}": run \`cairn login --url <server>${name === 'default' ? '' : ` --profile ${name}`}\` (or set CAIRN_URL and CAIRN_API_KEY)`)
   }
   const profile: Profile = { ...saved, url: normaliseUrl(url) }
-  if (process.env.CAIRN_API_KEY !== undefined && process.env.CAIRN_API_KEY !== '') profile.apiKey = process.env.CAIRN_API_KEY
+  if (process.env.CAIRN_API_KEY !== undefined && process.env.CAIRN_API_KEY !== '') {
+    profile.apiKey = process.env.CAIRN_API_KEY
+    delete profile.keyExpiresAt; delete profile.passwordLogin; delete profile.keyId
+  }
   if (process.env.CAIRN_FILES_URL !== undefined && process.env.CAIRN_FILES_URL !== '') profile.filesUrl = normaliseUrl(process.env.CAIRN_FILES_URL)
   if (o.needKey === true && (profile.apiKey === undefined || profile.apiKey === '')) {
     throw new CliError(EXIT.auth, 'not_logged_in', `not logged in (profile "${name}"): run \`cairn login${name === 'default' ? '' : ` --profile ${name}`}\``)
+  }
+  if (o.needKey === true && profile.keyExpiresAt !== undefined && Date.parse(profile.keyExpiresAt) <= Date.now()) {
+    // known without asking the server: say what to do rather than "Invalid API key"
+    throw new CliError(EXIT.auth, 'session_expired', `the session key of profile "${name}" expired at ${profile.keyExpiresAt}: run \`cairn login --email ${profile.email ?? '<email>'}${name === 'default' ? '' : ` --profile ${name}`}\` (or make a long-lived key with \`cairn keys create\`)`)
   }
   return { name, profile, config }
 }
