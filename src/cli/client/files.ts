@@ -8,6 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { CairnApiError, NotFoundError, type CairnClient, type FileRecord, type PinStatus } from '../../../packages/sdk/src/index.js'
 import { fileFromPath, folderFromPath } from '../../../packages/sdk/src/node.js'
 import { action, clientCommand, clientOf, type Common, type Run } from './command.js'
+import { durationSeconds } from './duration.js'
 import { bytes, CliError, emit, EXIT, note } from './output.js'
 import { ProgressBar } from './progress.js'
 import { forgetResumeUrl, resumeUrlFor, saveResumeUrl, uploadKey } from './resume.js'
@@ -18,7 +19,7 @@ const positiveInt = (v: string): number => {
   return n
 }
 
-interface PutResult { path: string, type: 'file' | 'folder', cid: string, name: string, size: number, resumed?: boolean, files?: Array<{ path: string, cid: string, size: number }> }
+interface PutResult { path: string, type: 'file' | 'folder', cid: string | null, name: string, size: number, folder?: string, resumed?: boolean, files?: Array<{ path: string, cid: string, size: number }> }
 
 export function fileCommands (cli: Command): void {
   clientCommand(cli, 'put <path...>', 'upload files and folders (a folder becomes one UnixFS folder with one CID, as `ipfs add -r`); prints the CIDs')
@@ -29,16 +30,21 @@ export function fileCommands (cli: Command): void {
     })
     .option('--hidden', 'folders: include hidden files (names starting with "."), as `ipfs add -r --hidden`')
     .option('--no-resume', 'start big uploads afresh instead of resuming an interrupted one')
-    .action(action(async (run, o: Common & { name?: string, cidVersion?: 0 | 1, hidden?: boolean, resume: boolean }, paths: string[]) => {
+    .option('--folder <path>', 'put the files into this folder of the account (a/b, made if missing); a directory\'s files go in one by one, under <path>/<directory>/..., each with its own CID')
+    .action(action(async (run, o: Common & { name?: string, cidVersion?: 0 | 1, hidden?: boolean, resume: boolean, folder?: string }, paths: string[]) => {
       if (o.name !== undefined && paths.length > 1) throw new CliError(EXIT.usage, 'invalid_argument', '--name works with one path only')
+      const folder = o.folder === undefined ? undefined : o.folder.replace(/^\/+|\/+$/g, '')
+      if (folder === '') throw new CliError(EXIT.usage, 'invalid_argument', '--folder needs a folder path such as docs or photos/2024 (without it files go to the top level)')
+      if (folder !== undefined && o.cidVersion !== undefined) throw new CliError(EXIT.usage, 'invalid_argument', '--cid-version is for a directory uploaded as one UnixFS folder, not for --folder')
       const { client, r } = await clientOf(run)
       const results: PutResult[] = []
       // check every path first: nothing is sent when one is missing
       const kinds = await Promise.all(paths.map(async p => p === '-' ? 'stdin' : (await stat(p)).isDirectory() ? 'folder' : 'file'))
       for (const [i, p] of paths.entries()) {
         let out: PutResult
-        if (kinds[i] === 'stdin') out = await putStdin(run, client, o.name)
-        else if (kinds[i] === 'folder') out = await putFolder(run, client, p, o)
+        if (kinds[i] === 'stdin') out = await putStdin(run, client, o.name, folder)
+        else if (kinds[i] === 'folder') out = folder === undefined ? await putFolder(run, client, p, o) : await putIntoFolder(run, client, p, folder, o)
+        else if (folder !== undefined) out = await putPlain(run, client, p, folder, o.name)
         else out = await putFile(run, client, p, { name: o.name, resume: o.resume, server: r.profile.url, apiKey: r.profile.apiKey as string })
         results.push(out)
         if (!run.json && paths.length > 1) process.stdout.write(line(out) + '\n')
@@ -95,8 +101,14 @@ export function fileCommands (cli: Command): void {
     .option('--asc', 'ascending (default: descending)')
     .option('--pinned', 'pinned files only')
     .option('--unpinned', 'unpinned files only')
-    .action(action(async (run, o: Common & { page: number, pageSize: number, all?: boolean, search?: string, sort?: 'uploaded_at' | 'size' | 'original_filename', asc?: boolean, pinned?: boolean, unpinned?: boolean }) => {
+    .option('--folder <path>', 'one folder of the account: its subfolders and files ("/" the top level)')
+    .action(action(async (run, o: Common & { page: number, pageSize: number, all?: boolean, search?: string, sort?: 'uploaded_at' | 'size' | 'original_filename', asc?: boolean, pinned?: boolean, unpinned?: boolean, folder?: string }) => {
       if (o.pinned === true && o.unpinned === true) throw new CliError(EXIT.usage, 'invalid_argument', '--pinned or --unpinned, not both')
+      if (o.folder !== undefined) {
+        if (o.search !== undefined || o.sort !== undefined || o.asc === true || o.pinned === true || o.unpinned === true) throw new CliError(EXIT.usage, 'invalid_argument', 'a folder is listed newest first, whole: --search, --sort, --asc, --pinned and --unpinned list the account\'s files without --folder')
+        await listFolder(run, o.folder.replace(/^\/+|\/+$/g, ''), o)
+        return
+      }
       const { client } = await clientOf(run)
       const q = { pageSize: Math.min(o.pageSize, 500), search: o.search, sortBy: o.sort, sortOrder: o.asc === true ? 'asc' as const : o.sort === undefined ? undefined : 'desc' as const, pinned: o.pinned === true ? true : o.unpinned === true ? false : undefined, signal: run.signal }
       if (o.all === true) {
@@ -151,32 +163,87 @@ export function fileCommands (cli: Command): void {
 
   pinsCommands(cli)
 
-  clientCommand(cli, 'share <target>', 'a link to a file: its public IPFS gateway URL (by CID), or with --cloud a FluidCloud raw link (by file id)')
-    .option('--filename <name>', 'the name the browser saves it as')
-    .option('--download', 'ask browsers to download rather than show it')
-    .option('--no-check', 'do not check that the gateway serves the link')
+  shareCommands(cli)
+
+  clientCommand(cli, 'info <cid>', 'what a CID the account may read is: kind, type, size and DAG size')
+    .action(action(async (run, _o: Common, cid: string) => {
+      const { client } = await clientOf(run)
+      const c = await client.files.content(cid, { signal: run.signal })
+      emit(run.json, c, () => [
+        `cid       ${c.cid}`,
+        `name      ${c.name}`,
+        `kind      ${c.kind}`,
+        `type      ${c.content_type}`,
+        `size      ${c.size === null ? '?' : `${bytes(c.size)} (${c.size} B)`}`,
+        `dag size  ${c.dag_size === null ? '?' : `${bytes(c.dag_size)} (${c.dag_size} B)`}`
+      ].join('\n'))
+    }))
+}
+
+function shareCommands (cli: Command): void {
+  const share = clientCommand(cli, 'share <target>', 'a share link to a file: revocable, and expiring with --expires (printed once); --gateway for its public IPFS gateway URL, --cloud for a FluidCloud raw link')
+    .enablePositionalOptions()
+    .option('--expires <duration>', 'the link stops working after this long, e.g. 12h, 7d (60s to 366d; default: until revoked)', durationSeconds)
+    .option('--gateway', 'the public IPFS gateway URL of the CID instead (cannot be revoked)')
+    .option('--filename <name>', 'with --gateway: the name the browser saves it as')
+    .option('--download', 'with --gateway: ask browsers to download rather than show it')
+    .option('--no-check', 'with --gateway: do not check that the gateway serves the link')
     .option('--cloud', 'the target is a FluidCloud file id: make a raw link with the profile\'s FluidCloud key')
     .option('--expires-in-days <days>', 'with --cloud: an expiring link (default: permanent)', positiveInt)
-    .action(action(async (run, o: Common & { filename?: string, download?: boolean, check: boolean, cloud?: boolean, expiresInDays?: number }, target: string) => {
-      if (o.cloud === true) { await cloudShare(run, target, o.expiresInDays); return }
-      const { client, r } = await clientOf(run)
-      // the account must hold it: a link to someone else's file is not ours to hand out
-      const info = await client.files.info(target, { signal: run.signal })
-      const origin = r.profile.filesUrl ?? await client.files.gatewayOrigin({ signal: run.signal })
-      if (origin === undefined) throw new CliError(EXIT.error, 'no_gateway', 'the server names no gateway: pass `cairn login --files-url <url>` (or set CAIRN_FILES_URL)')
-      const u = new URL(`/ipfs/${info.cid}`, origin)
-      u.searchParams.set('filename', o.filename ?? info.original_filename)
-      if (o.download === true) u.searchParams.set('download', 'true')
-      let served: boolean | null = null
-      if (o.check) {
-        const res = await fetch(u, { method: 'HEAD', signal: run.signal }).catch(() => undefined)
-        served = res?.ok === true
-        if (!served) {
-          throw new CliError(EXIT.error, 'not_served', `the gateway does not serve ${u.toString()} (${res === undefined ? 'unreachable' : `HTTP ${res.status}`}): under CAIRN_GATEWAY_POLICY=signed links are signed by the operator (\`cairn gateway sign\`); a different public address goes in \`cairn login --files-url\``, { url: u.toString() })
-        }
+    .action(action(async (run, o: Common & { expires?: number, gateway?: boolean, filename?: string, download?: boolean, check: boolean, cloud?: boolean, expiresInDays?: number }, target: string) => {
+      if (o.cloud === true && o.gateway === true) throw new CliError(EXIT.usage, 'invalid_argument', '--cloud or --gateway, not both')
+      if (o.cloud === true) {
+        if (o.expires !== undefined) throw new CliError(EXIT.usage, 'invalid_argument', 'with --cloud the expiry is --expires-in-days <n>')
+        await cloudShare(run, target, o.expiresInDays); return
       }
-      emit(run.json, { cid: info.cid, url: u.toString(), kind: 'gateway', public: true, checked: served }, () => u.toString())
+      if (o.expiresInDays !== undefined) throw new CliError(EXIT.usage, 'invalid_argument', '--expires-in-days goes with --cloud; a share link takes --expires 7d')
+      if (o.gateway === true) {
+        if (o.expires !== undefined) throw new CliError(EXIT.usage, 'invalid_argument', 'a gateway link cannot expire: drop --gateway for a share link that does')
+        await gatewayShare(run, target, o); return
+      }
+      if (o.filename !== undefined || o.download === true || !o.check) throw new CliError(EXIT.usage, 'invalid_argument', '--filename, --download and --no-check go with --gateway')
+      const { client } = await clientOf(run)
+      const link = await client.files.share(target, { expiresIn: o.expires, signal: run.signal })
+      note(run.json || run.quiet, `share link ${link.id} to ${link.name}: ${link.expires_at === null ? 'works until revoked' : `expires ${link.expires_at}`} (\`cairn share revoke ${link.id}\`); the URL is shown this once`)
+      emit(run.json, { kind: 'share', id: link.id, cid: link.cid, name: link.name, url: link.url, created_at: link.created_at, expires_at: link.expires_at }, () => link.url)
     }))
+
+  clientCommand(share, 'ls', 'the account\'s live share links (their URLs are not shown again)')
+    .option('--cid <cid>', 'the links of one file')
+    .action(action(async (run, o: Common & { cid?: string }) => {
+      const { client } = await clientOf(run)
+      const links = await client.files.shares({ cid: o.cid, signal: run.signal })
+      const rows = links.map(l => ({ id: l.id, cid: l.cid, name: l.name, created_at: l.created_at, expires_at: l.expires_at }))
+      emit(run.json, { shares: rows }, () => rows.length === 0 ? '(no share links)' : rows.map(l => `${l.id}  ${l.cid}  ${l.expires_at === null ? 'until revoked       ' : `expires ${l.expires_at}`}  ${l.name}`).join('\n'))
+    }))
+
+  clientCommand(share, 'revoke <id...>', 'revoke share links: they stop working at once')
+    .action(action(async (run, _o: Common, ids: string[]) => {
+      const { client } = await clientOf(run)
+      for (const id of ids) await client.files.revokeShare(id, { signal: run.signal })
+      emit(run.json, { revoked: ids }, () => ids.map(id => `share link ${id} revoked`).join('\n'))
+    }))
+}
+
+/** the CID's public URL on the IPFS gateway (files origin): anyone with the CID can fetch it while it is pinned */
+async function gatewayShare (run: Run, cid: string, o: { filename?: string, download?: boolean, check: boolean }): Promise<void> {
+  const { client, r } = await clientOf(run)
+  // the account must hold it: a link to someone else's file is not ours to hand out
+  const info = await client.files.info(cid, { signal: run.signal })
+  const origin = r.profile.filesUrl ?? await client.files.gatewayOrigin({ signal: run.signal })
+  if (origin === undefined) throw new CliError(EXIT.error, 'no_gateway', 'the server names no gateway: pass `cairn login --files-url <url>` (or set CAIRN_FILES_URL)')
+  const u = new URL(`/ipfs/${info.cid}`, origin)
+  u.searchParams.set('filename', o.filename ?? info.original_filename)
+  if (o.download === true) u.searchParams.set('download', 'true')
+  let served: boolean | null = null
+  if (o.check) {
+    const res = await fetch(u, { method: 'HEAD', signal: run.signal }).catch(() => undefined)
+    served = res?.ok === true
+    if (!served) {
+      throw new CliError(EXIT.error, 'not_served', `the gateway does not serve ${u.toString()} (${res === undefined ? 'unreachable' : `HTTP ${res.status}`}): under CAIRN_GATEWAY_POLICY=signed links are signed by the operator (\`cairn gateway sign\`); a different public address goes in \`cairn login --files-url\``, { url: u.toString() })
+    }
+  }
+  emit(run.json, { cid: info.cid, url: u.toString(), kind: 'gateway', public: true, checked: served }, () => u.toString())
 }
 
 async function putFile (run: Run, client: CairnClient, path: string, o: { name?: string, resume: boolean, server: string, apiKey: string }): Promise<PutResult> {
@@ -221,16 +288,76 @@ async function putFolder (run: Run, client: CairnClient, path: string, o: { name
   } finally { bar.done() }
 }
 
-async function putStdin (run: Run, client: CairnClient, name: string | undefined): Promise<PutResult> {
+async function putStdin (run: Run, client: CairnClient, name: string | undefined, folder: string | undefined): Promise<PutResult> {
   if (process.stdin.isTTY === true) throw new CliError(EXIT.usage, 'invalid_argument', '"-" reads the data from stdin: pipe something in')
   const bar = ProgressBar.for(name ?? 'stdin', run.quiet)
   try {
-    const f = await client.files.upload(Readable.toWeb(process.stdin) as unknown as ReadableStream<Uint8Array>, { name: name ?? 'stdin', onProgress: p => { bar.update(p.loaded) }, signal: run.signal })
-    return { path: '-', type: 'file', cid: f.cid, name: f.original_filename, size: f.size }
+    const f = await client.files.upload(Readable.toWeb(process.stdin) as unknown as ReadableStream<Uint8Array>, { name: name ?? 'stdin', folder, onProgress: p => { bar.update(p.loaded) }, signal: run.signal })
+    return { path: '-', type: 'file', cid: f.cid, name: f.original_filename, size: f.size, ...(folder === undefined ? {} : { folder }) }
   } finally { bar.done() }
 }
 
-const line = (r: PutResult): string => `${r.cid}  ${r.name}${r.type === 'folder' ? '/' : ''}  ${bytes(r.size)}${r.type === 'folder' ? `  (${r.files?.length ?? 0} files)` : ''}`
+/**
+ * one file into an account folder: a plain upload (POST /files/upload with a folder field),
+ * since the tus endpoint takes no folder; so not resumable, and the server's size limit for
+ * one request applies
+ */
+async function putPlain (run: Run, client: CairnClient, path: string, folder: string, name?: string): Promise<PutResult> {
+  const blob = await fileFromPath(path)
+  const label = name ?? blob.name
+  const bar = ProgressBar.for(`${folder}/${label}`, run.quiet)
+  try {
+    const f = await client.files.upload(blob, { name: label, folder, resumable: false, onProgress: p => { bar.update(p.loaded, p.total) }, signal: run.signal })
+    return { path, type: 'file', cid: f.cid, name: f.original_filename, size: f.size, folder }
+  } finally { bar.done() }
+}
+
+/** a directory's files one by one into <folder>/<directory name>/<their folders>, as the web app's folder upload does */
+async function putIntoFolder (run: Run, client: CairnClient, path: string, folder: string, o: { name?: string, hidden?: boolean }): Promise<PutResult> {
+  const entries = await folderFromPath(path, { hidden: o.hidden })
+  if (entries.length === 0) throw new CliError(EXIT.usage, 'empty_folder', `${path} has no files to upload${o.hidden === true ? '' : ' (hidden files are left out without --hidden)'}`)
+  const name = o.name ?? (basename(resolve(path)) || 'folder')
+  const base = `${folder}/${name}`
+  const files: NonNullable<PutResult['files']> = []
+  for (const e of entries) {
+    const dir = e.path.includes('/') ? `${base}/${e.path.slice(0, e.path.lastIndexOf('/'))}` : base
+    const file = basename(e.path)
+    const bar = ProgressBar.for(`${dir}/${file}`, run.quiet)
+    try {
+      const f = await client.files.upload(e.blob, { name: file, folder: dir, resumable: false, onProgress: p => { bar.update(p.loaded, p.total) }, signal: run.signal })
+      files.push({ path: e.path, cid: f.cid, size: f.size })
+    } finally { bar.done() }
+  }
+  return { path, type: 'folder', cid: null, name, size: files.reduce((n, f) => n + f.size, 0), folder: base, files }
+}
+
+function line (r: PutResult): string {
+  if (r.cid === null) return (r.files ?? []).map(f => `${f.cid}  ${r.folder as string}/${f.path}  ${bytes(f.size)}`).join('\n')
+  const where = r.folder === undefined ? '' : `${r.folder}/`
+  return `${r.cid}  ${where}${r.name}${r.type === 'folder' ? '/' : ''}  ${bytes(r.size)}${r.type === 'folder' ? `  (${r.files?.length ?? 0} files)` : ''}`
+}
+
+async function listFolder (run: Run, path: string, o: { page: number, pageSize: number, all?: boolean }): Promise<void> {
+  const { client } = await clientOf(run)
+  const pageSize = Math.min(o.pageSize, 500)
+  let page = await client.files.folder(path, { page: o.all === true ? 1 : o.page, pageSize, signal: run.signal })
+  const folders = [...page.folders]
+  const files = [...page.files]
+  if (o.all === true) {
+    while (page.meta.page < page.meta.total_pages) {
+      page = await client.files.folder(path, { page: page.meta.page + 1, pageSize, signal: run.signal })
+      folders.push(...page.folders)
+      files.push(...page.files)
+    }
+  }
+  const where = path === '' ? '/' : path
+  const data = o.all === true ? { path, folders, files, total: folders.length + files.length } : { path, folders, files, meta: page.meta }
+  emit(run.json, data, () => {
+    if (folders.length === 0 && files.length === 0) return `(${where} is empty)`
+    const rows = [...folders.map(f => `${'folder'.padEnd(59)}  ${''.padStart(10)}            ${f.created_at}  ${f.name}/`), ...(files.length === 0 ? [] : [table(files)])]
+    return rows.join('\n') + (o.all !== true && page.meta.total_pages > 1 ? `\npage ${page.meta.page} of ${page.meta.total_pages} (${page.meta.total} entries): --page N, or --all` : '')
+  })
+}
 
 function table (files: FileRecord[]): string {
   if (files.length === 0) return '(no files)'
