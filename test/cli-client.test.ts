@@ -15,6 +15,7 @@ import { deterministicBytes } from './helpers/data.js'
 import { expectedFolderCid } from './helpers/folder-cid.js'
 import { codeIn, eventually, freshEmail, outbox, PASSWORD } from './helpers/gateway.js'
 import { startServer, type TestServer } from './helpers/server.js'
+import { freePort } from './helpers/web.js'
 import { btcWallet } from './helpers/wallets.js'
 import { tenant } from './helpers/fluidcloud.js'
 import { CairnClient } from '../packages/sdk/src/index.js'
@@ -66,7 +67,11 @@ describe('cairn client commands against a real server', () => {
   let cfg: string
   let email: string
   before(async () => {
+    // share links name the files origin (CAIRN_FILES_ORIGIN): make it where the files server listens
+    const port = await freePort()
     s = await startServer({
+      CAIRN_FILES_PORT: String(port),
+      CAIRN_FILES_ORIGIN: `http://127.0.0.1:${port}`,
       CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN: '0',
       CAIRN_GATEWAY_UPLOADS_PER_HOUR: '0',
       CAIRN_GATEWAY_RETRIEVALS_PER_HOUR: '0',
@@ -268,17 +273,57 @@ describe('cairn client commands against a real server', () => {
     await writeFile(path, 'shared bytes\n')
     const cid = (await ok(cfg, ['put', path])).uploads[0].cid
     // the "second" profile was logged in with --files-url
-    const link = await ok(cfg, ['share', cid, '--profile', 'second'])
+    const link = await ok(cfg, ['share', cid, '--gateway', '--profile', 'second'])
     assert.equal(link.url, `${s.filesUrl}/ipfs/${cid}?filename=share.txt`)
     assert.equal(link.checked, true)
     const res = await fetch(link.url)
     assert.equal(await res.text(), 'shared bytes\n')
     // or CAIRN_FILES_URL
-    const env = await ok(cfg, ['share', cid, '--download'], { env: { CAIRN_FILES_URL: s.filesUrl } })
+    const env = await ok(cfg, ['share', cid, '--gateway', '--download'], { env: { CAIRN_FILES_URL: s.filesUrl } })
     assert.match(env.url, /download=true/)
-    await fails(cfg, ['share', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', '--profile', 'second'], 4)
+    await fails(cfg, ['share', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', '--gateway', '--profile', 'second'], 4)
+    // gateway options without --gateway, an expiring gateway link: usage errors
+    await fails(cfg, ['share', cid, '--download'], 2)
+    await fails(cfg, ['share', cid, '--gateway', '--expires', '7d'], 2)
     const noCloud = await fails(cfg, ['share', 'some-file-id', '--cloud'], 3)
     assert.match(noCloud.error.message, /set-cloud-key/)
+  })
+
+  test('share: a revocable share link, public or expiring; share ls; share revoke', async () => {
+    const cid = (await ok(cfg, ['ls', '--search', 'share.txt'])).files[0].cid as string
+    const pub = await ok(cfg, ['share', cid])
+    assert.equal(pub.kind, 'share')
+    assert.equal(pub.cid, cid)
+    assert.equal(pub.expires_at, null)
+    assert.ok(pub.url.startsWith(`${s.filesUrl}/share/`), pub.url)
+    assert.equal(await (await fetch(pub.url)).text(), 'shared bytes\n')
+    const t0 = Date.now()
+    const exp = await ok(cfg, ['share', cid, '--expires', '7d'])
+    const ms = Date.parse(exp.expires_at) - t0
+    assert.ok(ms > 7 * 86_400_000 - 60_000 && ms <= 7 * 86_400_000 + 60_000, exp.expires_at)
+    assert.notEqual(exp.url, pub.url)
+    // text: the URL alone on stdout (for scripts), the note on stderr
+    const text = await cairn(cfg, ['share', cid, '--expires', '90m'])
+    assert.equal(text.status, 0, text.stderr)
+    assert.match(text.stdout, /^http:\/\/\S+\/share\/\S+\n$/)
+    assert.match(text.stderr, /expires .*cairn share revoke/)
+    // listed without their URLs
+    const ls = await ok(cfg, ['share', 'ls', '--cid', cid])
+    assert.equal(ls.shares.length, 3)
+    assert.ok(!JSON.stringify(ls).includes('/share/'))
+    assert.deepEqual(ls.shares.map((l: { id: string }) => l.id).sort(), [pub.id, exp.id, ls.shares.find((l: { id: string }) => l.id !== pub.id && l.id !== exp.id).id].sort())
+    assert.equal((await ok(cfg, ['status'])).account.share_links, 3)
+    // revoked: gone at once
+    assert.deepEqual(await ok(cfg, ['share', 'revoke', pub.id]), { revoked: [pub.id] })
+    assert.equal((await fetch(pub.url)).status, 404)
+    assert.equal((await fetch(exp.url)).status, 200)
+    assert.equal((await ok(cfg, ['share', 'ls'])).shares.length, 2)
+    await fails(cfg, ['share', 'revoke', pub.id], 4)
+    await fails(cfg, ['share', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'], 4)
+    await fails(cfg, ['share', cid, '--expires', 'soon'], 2)
+    // below the server's minimum: its 400, exit 2
+    await fails(cfg, ['share', cid, '--expires', '10s'], 2)
+    for (const l of (await ok(cfg, ['share', 'ls'])).shares) await ok(cfg, ['share', 'revoke', l.id])
   })
 
   test('share --cloud: a FluidCloud raw link with the profile\'s cloud key', async () => {
@@ -307,15 +352,122 @@ describe('cairn client commands against a real server', () => {
     assert.equal(st.account.used_bytes, 13)
     assert.ok(st.account.capacity_bytes > 0)
     assert.equal(st.account.key_status, 'active')
+    assert.equal(st.account.share_links, 0)
+    assert.equal(st.account.share_links_max, 1000)
     const text = await cairn(cfg, ['status'])
     assert.match(text.stdout, /usage {4}13 B of 10\.0 GiB/)
+    assert.match(text.stdout, /shares {3}0 of 1000 share links/)
   })
 
-  test('keys: show; renew by the emailed code saves the new key; list/create/revoke need a wallet login', async () => {
+  test('put --folder and ls --folder: files in the account\'s folders; info: kind, type, size, DAG size', async () => {
+    const path = join(tmp, 'note.txt')
+    await writeFile(path, 'a note\n')
+    const one = await ok(cfg, ['put', path, '--folder', 'docs'])
+    assert.equal(one.uploads[0].folder, 'docs')
+    const dir = join(tmp, 'album')
+    await mkdir(join(dir, 'raw'), { recursive: true })
+    await writeFile(join(dir, 'cover.txt'), 'cover\n')
+    await writeFile(join(dir, 'raw', 'x.bin'), deterministicBytes(2_000_000, 'album-x'))
+    const tree = (await ok(cfg, ['put', dir, '--folder', '/docs/'])).uploads[0]
+    assert.equal(tree.cid, null, 'file by file: no folder CID')
+    assert.equal(tree.folder, 'docs/album')
+    assert.deepEqual(tree.files.map((f: { path: string }) => f.path).sort(), ['cover.txt', 'raw/x.bin'])
+    const piped = await ok(cfg, ['put', '-', '--name', 'piped.txt', '--folder', 'docs/album/raw'], { input: 'piped\n' })
+    assert.equal(piped.uploads[0].folder, 'docs/album/raw')
+
+    const docs = await ok(cfg, ['ls', '--folder', 'docs'])
+    assert.equal(docs.path, 'docs')
+    assert.deepEqual(docs.folders.map((f: { name: string }) => f.name), ['album'])
+    assert.deepEqual(docs.files.map((f: { original_filename: string }) => f.original_filename), ['note.txt'])
+    assert.equal(docs.files[0].cid, one.uploads[0].cid)
+    const raw = await ok(cfg, ['ls', '--folder', 'docs/album/raw', '--all'])
+    assert.deepEqual(raw.files.map((f: { original_filename: string }) => f.original_filename).sort(), ['piped.txt', 'x.bin'])
+    assert.equal(raw.total, 2)
+    const top = await ok(cfg, ['ls', '--folder', '/'])
+    assert.ok(top.folders.some((f: { name: string }) => f.name === 'docs'))
+    const text = await cairn(cfg, ['ls', '--folder', 'docs'])
+    assert.equal(text.status, 0, text.stderr)
+    assert.match(text.stdout, /folder .* album\/\n/)
+    assert.match(text.stdout, /note\.txt\n$/)
+    await fails(cfg, ['ls', '--folder', 'nowhere'], 4)
+    await fails(cfg, ['ls', '--folder', 'docs', '--search', 'x'], 2)
+    await fails(cfg, ['put', path, '--folder', '/'], 2)
+
+    const info = await ok(cfg, ['info', one.uploads[0].cid])
+    assert.equal(info.kind, 'file')
+    assert.equal(info.content_type, 'text/plain')
+    assert.equal(info.size, 7)
+    assert.equal(info.dag_size, 7)
+    const x = tree.files.find((f: { path: string }) => f.path === 'raw/x.bin')
+    const big = await ok(cfg, ['info', x.cid])
+    assert.equal(big.size, 2_000_000)
+    assert.ok(big.dag_size > 2_000_000, 'a chunked file: the DAG has its root node too')
+    const infoText = await cairn(cfg, ['info', x.cid])
+    assert.match(infoText.stdout, /kind {6}file\n/)
+    assert.match(infoText.stdout, /dag size {2}1\.9\d MiB \(\d+ B\)/)
+    await fails(cfg, ['info', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'], 4)
+    await fails(cfg, ['info', 'not-a-cid'], 2)
+  })
+
+  test('login --email: a session key that expires, saved with its expiry; keys create for scripts; logout revokes it', async () => {
+    // a wrong password: exit 3, nothing saved
+    const wrong = await fails(cfg, ['login', '--url', s.url, '--email', email, '--password-stdin', '--profile', 'pw'], 3, { input: 'not-the-password\n' })
+    assert.match(wrong.error.message, /Invalid email or password; nothing was saved/)
+    assert.equal(JSON.parse(await readFile(join(cfg, 'config.json'), 'utf8')).profiles.pw, undefined)
+    // the password from stdin (no terminal to ask on)
+    const t0 = Date.now()
+    const out = await ok(cfg, ['login', '--url', s.url, '--email', email, '--profile', 'pw', '--expires', '2h'], { input: PASSWORD + '\n' })
+    assert.equal(out.email, email)
+    assert.equal(out.session_key, true)
+    assert.match(out.key, /^ak_.{5}…$/)
+    const ms = Date.parse(out.key_expires_at) - t0
+    assert.ok(ms > 2 * 3600_000 - 60_000 && ms <= 2 * 3600_000 + 60_000, out.key_expires_at)
+    const saved = JSON.parse(await readFile(join(cfg, 'config.json'), 'utf8')).profiles.pw
+    assert.equal(saved.keyExpiresAt, out.key_expires_at)
+    assert.equal(saved.passwordLogin, true)
+    assert.ok(!JSON.stringify(out).includes(saved.apiKey))
+    const st = await ok(cfg, ['status', '--profile', 'pw'])
+    assert.equal(st.account.key_expires_at, out.key_expires_at)
+    assert.equal((await ok(cfg, ['ls', '--profile', 'pw'])).meta.page, 1)
+    // a long-lived key for scripts, made with the session key (no wallet)
+    const ci = await ok(cfg, ['keys', 'create', '--name', 'ci', '--profile', 'pw'])
+    assert.match(ci.api_key, /^ak_/)
+    assert.equal(ci.expires_at, null)
+    const inCi = await ok(cfg, ['status'], { env: { CAIRN_URL: s.url, CAIRN_API_KEY: ci.api_key } })
+    assert.equal(inCi.account.email, email)
+    const list = await ok(cfg, ['keys', 'list', '--profile', 'pw'])
+    const mine = list.keys.find((k: { current: boolean }) => k.current)
+    assert.equal(mine.id, saved.keyId)
+    assert.ok(list.keys.some((k: { id: string, name: string }) => k.id === ci.id && k.name === 'ci'))
+    // the profile's own key is not revoked from under it
+    const own = await fails(cfg, ['keys', 'revoke', saved.keyId, '--profile', 'pw'], 2)
+    assert.match(own.error.message, /cairn logout/)
+    assert.deepEqual(await ok(cfg, ['keys', 'revoke', ci.id, '--profile', 'pw']), { id: ci.id, revoked: true })
+    await fails(cfg, ['status'], 3, { env: { CAIRN_URL: s.url, CAIRN_API_KEY: ci.api_key } })
+    // an expired session key: exit 3 with how to log in again, before asking the server
+    const c = JSON.parse(await readFile(join(cfg, 'config.json'), 'utf8'))
+    c.profiles.expired = { ...saved, keyExpiresAt: '2020-01-01T00:00:00.000Z' }
+    await writeFile(join(cfg, 'config.json'), JSON.stringify(c))
+    const exp = await fails(cfg, ['ls', '--profile', 'expired'], 3)
+    assert.equal(exp.error.code, 'session_expired')
+    assert.match(exp.error.message, new RegExp(`cairn login --email ${email} --profile expired`))
+    await ok(cfg, ['logout', '--profile', 'expired', '--keep-key'])
+    // logout revokes the session key on the server
+    const bye = await ok(cfg, ['logout', '--profile', 'pw'])
+    assert.deepEqual(bye.server, ['session key revoked'])
+    await assert.rejects(new CairnClient({ baseUrl: s.url, apiKey: saved.apiKey }).keys.status())
+    assert.equal(JSON.parse(await readFile(join(cfg, 'config.json'), 'utf8')).profiles.pw, undefined)
+    // --password without --email, two ways at once: usage errors
+    await fails(cfg, ['login', '--url', s.url, '--password-stdin'], 2)
+    await fails(cfg, ['login', '--url', s.url, '--email', email, '--api-key-stdin'], 2)
+    await fails(cfg, ['login', '--url', s.url, '--email', email, '--expires', '3x'], 2)
+  })
+
+  test('keys: show; list with the account\'s key; renew by the emailed code saves the new key', async () => {
     const shown = await ok(cfg, ['keys', 'show'])
     assert.equal(shown.key_status, 'active')
-    const need = await fails(cfg, ['keys', 'list'], 3)
-    assert.match(need.error.message, /login --wallet/)
+    const keys = await ok(cfg, ['keys', 'list'])
+    assert.equal(keys.keys.filter((k: { current: boolean }) => k.current).length, 1)
     const old = JSON.parse(await readFile(join(cfg, 'config.json'), 'utf8')).profiles.default.apiKey as string
     // step one (no terminal): the code is sent
     const sent = await ok(cfg, ['keys', 'renew'])
