@@ -451,6 +451,10 @@ describe('cairn client commands against a real server', () => {
     const exp = await fails(cfg, ['ls', '--profile', 'expired'], 3)
     assert.equal(exp.error.code, 'session_expired')
     assert.match(exp.error.message, new RegExp(`cairn login --email ${email} --profile expired`))
+    const expSt = await cairn(cfg, ['status', '--profile', 'expired', '--json'])
+    assert.equal(expSt.status, 3)
+    assert.equal(JSON.parse(expSt.stdout).account, null)
+    assert.equal(JSON.parse(expSt.stdout).server.ok, true)
     await ok(cfg, ['logout', '--profile', 'expired', '--keep-key'])
     // logout revokes the session key on the server
     const bye = await ok(cfg, ['logout', '--profile', 'pw'])
@@ -524,7 +528,7 @@ describe('cairn client commands against a real server', () => {
   })
 
   test('--json everywhere: one document on stdout; usage errors exit 2 as JSON', async () => {
-    for (const args of [['profiles'], ['status'], ['keys'], ['ls'], ['pins', 'ls']]) {
+    for (const args of [['profiles'], ['status'], ['keys'], ['keys', 'list'], ['ls'], ['ls', '--folder', '/'], ['share', 'ls'], ['pins', 'ls']]) {
       const r = await cairn(cfg, [...args, '--json'])
       assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`)
       assert.doesNotThrow(() => JSON.parse(r.stdout), args.join(' '))

@@ -174,6 +174,11 @@ export function accountCommands (cli: Command): void {
         process.exitCode = EXIT.auth
         return
       }
+      if (r.profile.keyExpiresAt !== undefined && Date.parse(r.profile.keyExpiresAt) <= Date.now()) {
+        emit(run.json, { profile: r.name, server, account: null, key_expires_at: r.profile.keyExpiresAt }, () => `server   ${server.url}  ${server.status}\naccount  the session key expired at ${r.profile.keyExpiresAt as string}: run \`cairn login --email ${r.profile.email ?? '<email>'}\``)
+        process.exitCode = EXIT.auth
+        return
+      }
       const st = await client.keys.status({ signal: run.signal })
       // share links against their cap (GET /users/usage); a server without it just leaves them out
       const usage = await client.keys.usage({ signal: run.signal }).catch((err: unknown) => {
