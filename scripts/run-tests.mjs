@@ -21,5 +21,6 @@ if (files.length === 0) {
   console.error('no test files found under dist/test (did the build run?)')
   process.exit(1)
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit' })
+// a test that hangs fails after 5 minutes instead of holding the run (the slowest take ~20 s)
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files], { stdio: 'inherit' })
 process.exit(r.status ?? 1)

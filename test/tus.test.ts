@@ -117,6 +117,38 @@ describe('tus 1.0 at /files/tus', () => {
     assert.equal(good.headers.get('cairn-cid'), 'Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD')
   })
 
+  test('several PATCHes, one refused by its checksum in the middle: the CID is the one-shot put\'s, and only one file is added', async () => {
+    // the import runs while PATCHes arrive (eager.ts): it must only ever see kept bytes
+    const a = await s.account()
+    const data = deterministicBytes(3 * 1024 * 1024 + 777, 'tus-eager')
+    const url = await create(s, a.key, data.byteLength)
+    const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('base64')
+    const patch = async (from: number, to: number, checksum?: string): Promise<Response> => await raw(url, 'PATCH', {
+      'x-api-key': a.key, 'upload-offset': String(from), 'content-type': 'application/offset+octet-stream',
+      ...(checksum === undefined ? {} : { 'upload-checksum': checksum })
+    }, data.subarray(from, to))
+    const MiB = 1024 * 1024
+    assert.equal((await patch(0, MiB)).status, 204)
+    // the same length of other bytes, with their own checksum claimed for ours: refused, not kept
+    const wrong = Buffer.alloc(MiB, 0x55)
+    const refused = await raw(url, 'PATCH', {
+      'x-api-key': a.key, 'upload-offset': String(MiB), 'content-type': 'application/offset+octet-stream', 'upload-checksum': `sha1 ${sha1(data.subarray(MiB, 2 * MiB))}`
+    }, wrong)
+    assert.equal(refused.status, 460)
+    assert.equal((await patch(MiB, 2 * MiB, `sha1 ${sha1(data.subarray(MiB, 2 * MiB))}`)).status, 204)
+    const last = await patch(2 * MiB, data.byteLength)
+    assert.equal(last.status, 204)
+    const other = await s.account()
+    const oneShot = await json(await post(`${s.url}/api/v0/put`, other.auth, form([{ name: 'x.bin', data }])))
+    const cid = last.headers.get('cairn-cid')
+    assert.ok(cid !== null)
+    const cat = Buffer.from(await (await post(`${s.url}/api/v0/cat?arg=${cid}`, a.auth)).arrayBuffer())
+    assert.ok(cat.equals(data), 'the stored bytes are the uploaded ones')
+    assert.equal(cid, oneShot.files[0].hash)
+    const listed = (await json(await post(`${s.url}/api/v0/ls`, a.auth))).files.filter((f: { hash: string }) => f.hash === cid)
+    assert.equal(listed.length, 1)
+  })
+
   test('termination: DELETE ends an unfinished upload', async () => {
     const a = await s.account()
     const url = await create(s, a.key, 100)
@@ -126,6 +158,10 @@ describe('tus 1.0 at /files/tus', () => {
     assert.equal((await raw(url, 'HEAD', { 'x-api-key': a.key })).status, 404)
     const id = new URL(url).pathname.split('/').pop() ?? ''
     assert.ok(!(await readdir(join(s.dataDir, 'tus'))).some(n => n.startsWith(id)))
+    // the import that had started on the first PATCH is abandoned: no file, no space used
+    await sleep(200)
+    assert.deepEqual((await json(await post(`${s.url}/api/v0/ls`, a.auth))).files, [])
+    assert.equal(await s.core.drive.usage(a.id), 0)
   })
 
   test('limits: an upload larger than the capacity left is refused at creation', async () => {

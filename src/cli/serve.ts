@@ -37,7 +37,8 @@ export async function serve (config: Config): Promise<void> {
     `  files (gateway /ipfs/, policy ${config.gatewayPolicy}) on http://${host}:${filesPort}` +
       (config.filesPort === 0 || config.filesOrigin === `http://${host}:${filesPort}` ? '' : `, public at ${config.filesOrigin}`),
     `  data: ${config.dataDir} (${core.metadata.dialect})`,
-    `  blobs: ${describeBlobStore(config)}`
+    `  blobs: ${describeBlobStore(config)}`,
+    `  web app: http://${host}:${port}/ (register or sign in there)`
   ]
   if (bootstrap !== undefined) {
     lines.push(`  first start: admin account ${bootstrap.account.id}`)

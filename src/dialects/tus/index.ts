@@ -28,6 +28,7 @@ import type { SessionPrincipal } from '../../core/upload-sessions.js'
 import type { Metrics } from '../../http/metrics.js'
 import { apiKeyPrincipal, bearerOf, isSessionToken } from '../buckets/auth.js'
 import { statusOf } from '../buckets/errors.js'
+import { EagerTusImports } from './eager.js'
 import { CairnTusStore, CHECKSUM_ALGORITHMS, parseChecksum, requestChecksum, TusError } from './store.js'
 
 export const TUS_PATH = '/files/tus'
@@ -64,6 +65,37 @@ export async function tusDialect (app: FastifyInstance, { core }: { core: Core, 
   }
   const importing = new Map<string, Promise<string>>()
 
+  /** Import the upload's bytes (`content`) under its owner, as a one-shot upload would be. */
+  const importContent = async (upload: Upload, owner: Owner, content: AsyncIterable<Uint8Array>): Promise<string> => {
+    const meta = upload.metadata ?? {}
+    const size = upload.size ?? 0
+    const name = meta.filename ?? meta.name ?? null
+    const profile: ImportProfile = meta['cid-version'] === '1' || meta.profile === 'unixfs-v1-2025' ? 'unixfs-v1-2025' : 'unixfs-v0-2015'
+    if (owner.kind === 'session') {
+      const { entry } = await core.buckets.importWhole(owner.principal, { name, size, content }, profile)
+      return entry.cid ?? ''
+    }
+    const account = owner.principal.account
+    const [entry] = await core.drive.putFiles(account, TUS_SPACE, (async function * () {
+      yield { filename: name ?? undefined, mimetype: meta.filetype ?? meta.type ?? undefined, content }
+    })(), { profile, budget: await core.drive.budgetFor(account) })
+    return entry.cid ?? ''
+  }
+
+  // imports that run while PATCHes arrive (eager.ts), started by the first kept write
+  const eager = new EagerTusImports()
+  app.addHook('onClose', async () => { eager.close() })
+  store.onRemoved = id => { eager.drop(id) }
+  store.onConfirmed = (id, offset) => {
+    const owner = current.getStore()
+    if (owner === undefined) return
+    void store.configstore.get(id).then(info => {
+      const upload = info as Upload | undefined
+      if (upload === undefined || upload.metadata?.cid != null) return
+      eager.confirmed(id, offset, join(directory, id), upload.size, async content => await importContent(upload, owner, content))
+    }, () => {})
+  }
+
   /** Import a finished upload once (concurrent callers share the one import). */
   const finish = async (upload: Upload, owner: Owner): Promise<string> => {
     const running = importing.get(upload.id)
@@ -71,27 +103,17 @@ export async function tusDialect (app: FastifyInstance, { core }: { core: Core, 
     const run = (async () => {
       const meta = upload.metadata ?? {}
       if (meta.cid != null) return meta.cid
-      const size = upload.size ?? 0
-      const name = meta.filename ?? meta.name ?? null
-      const profile: ImportProfile = meta['cid-version'] === '1' || meta.profile === 'unixfs-v1-2025' ? 'unixfs-v1-2025' : 'unixfs-v0-2015'
-      const content = createReadStream(join(directory, upload.id), { highWaterMark: 1024 * 1024 })
-      let cid: string
-      try {
-        if (owner.kind === 'session') {
-          const { entry } = await core.buckets.importWhole(owner.principal, { name, size, content }, profile)
-          cid = entry.cid ?? ''
-        } else {
-          const account = owner.principal.account
-          const [entry] = await core.drive.putFiles(account, TUS_SPACE, (async function * () {
-            yield { filename: name ?? undefined, mimetype: meta.filetype ?? meta.type ?? undefined, content }
-          })(), { profile, budget: await core.drive.budgetFor(account) })
-          cid = entry.cid ?? ''
+      let cid = await eager.take(upload.id)
+      if (cid === undefined) {
+        const content = createReadStream(join(directory, upload.id), { highWaterMark: 1024 * 1024 })
+        try {
+          cid = await importContent(upload, owner, content)
+        } catch (err) {
+          content.destroy()
+          // refused for good (a limit, bad input): the upload is dropped, so a client starts over
+          if (isCairnError(err) && ['quota_exceeded', 'file_too_large', 'invalid_argument', 'not_found'].includes(err.code)) await store.remove(upload.id)
+          throw err
         }
-      } catch (err) {
-        content.destroy()
-        // refused for good (a limit, bad input): the upload is dropped, so a client starts over
-        if (isCairnError(err) && ['quota_exceeded', 'file_too_large', 'invalid_argument', 'not_found'].includes(err.code)) await store.remove(upload.id)
-        throw err
       }
       await store.markImported(upload.id, cid)
       return cid

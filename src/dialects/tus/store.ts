@@ -35,12 +35,23 @@ export function parseChecksum (header: string | null): { algorithm: string, dige
 }
 
 export class CairnTusStore extends FileStore {
+  /** called when a write is kept: the upload's bytes up to `offset` are final (see eager.ts) */
+  onConfirmed?: (id: string, offset: number) => void
+  /** called when an upload is removed (terminated, expired, refused) */
+  onRemoved?: (id: string) => void
+
   constructor (opts: { directory: string, expirationPeriodInMilliseconds: number }) {
     super(opts)
     this.extensions = [...this.extensions, 'checksum']
   }
 
   override async write (readable: http.IncomingMessage | Readable, id: string, offset: number): Promise<number> {
+    const end = await this.checkedWrite(readable, id, offset)
+    this.onConfirmed?.(id, end)
+    return end
+  }
+
+  private async checkedWrite (readable: http.IncomingMessage | Readable, id: string, offset: number): Promise<number> {
     const checksum = requestChecksum.getStore()
     if (checksum === undefined) return await super.write(readable, id, offset)
     const hash = createHash(checksum.algorithm)
@@ -68,6 +79,7 @@ export class CairnTusStore extends FileStore {
   }
 
   override async remove (id: string): Promise<void> {
+    this.onRemoved?.(id)
     await unlink(join(this.directory, id)).catch(() => {})
     await this.configstore.delete(id).catch(() => {})
   }
