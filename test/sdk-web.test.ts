@@ -139,6 +139,82 @@ describe('web app server pieces through the SDK', () => {
     assert.equal((await fetch(pub.url)).status, 404)
   })
 
+  test('rename and move files and folders: names kept as given, conflicts 409, bad names 400, another account 404', async () => {
+    const e = freshEmail()
+    await anon.keys.register(e, PASSWORD)
+    const c = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(e, PASSWORD)).apiKey })
+    await c.files.upload(new Blob(['a\n']), { name: 'a.txt', folder: 'docs/old' })
+    await c.files.upload(new Blob(['b\n']), { name: 'b.txt', folder: 'docs' })
+    await c.files.upload(new Blob(['top\n']), { name: 'top.txt' })
+    const a = (await c.files.folder('docs/old')).files[0]
+    assert.ok(a.id !== undefined, 'listings carry the entry id')
+    const cid = a.cid
+
+    // rename in place: Unicode kept (NFC), the CID and the share links unchanged
+    const link = await c.files.share(cid)
+    const renamed = await c.files.rename(a.id, 'Ünïcode — notes 📝.txt')
+    assert.equal(renamed.kind, 'file')
+    assert.equal(renamed.name, 'Ünïcode — notes 📝.txt')
+    assert.equal(renamed.folder, 'docs/old')
+    assert.equal((await c.files.folder('docs/old')).files[0].original_filename, 'Ünïcode — notes 📝.txt')
+    assert.equal((await c.files.info(cid)).cid, cid)
+    assert.equal((await fetch(link.url)).status, 200)
+
+    // move to another folder, by path; then to the top level
+    const moved = await c.files.move(a.id, 'docs')
+    assert.equal(moved.folder, 'docs')
+    assert.deepEqual((await c.files.folder('docs/old')).files, [])
+    assert.deepEqual((await c.files.folder('docs')).files.map(f => f.original_filename).sort(), ['b.txt', 'Ünïcode — notes 📝.txt'].sort())
+    await c.files.move(a.id, '')
+    assert.ok((await c.files.folder('')).files.some(f => f.id === a.id))
+
+    // a name already in the target folder is 409, whether by rename or by move; nothing replaced
+    await assert.rejects(c.files.rename(a.id, 'top.txt'), (err: unknown) => err instanceof CairnApiError && err.status === 409 && /already there/.test(err.message))
+    const b = (await c.files.folder('docs')).files.find(f => f.original_filename === 'b.txt')
+    await c.files.rename(a.id, 'b.txt')
+    await assert.rejects(c.files.move(a.id, 'docs'), (err: unknown) => err instanceof CairnApiError && err.status === 409)
+    assert.equal((await c.files.folder('docs')).files.length, 1)
+    assert.equal((await c.files.info(b?.cid ?? '')).original_filename, 'b.txt')
+
+    // names are checked like uploads: refused, never tidied
+    for (const bad of ['', '   ', 'a/b', 'a\\b', '..', 'bell\u0007', 'x'.repeat(256)]) {
+      await assert.rejects(c.files.rename(a.id, bad), (err: unknown) => err instanceof CairnApiError && err.status === 400, JSON.stringify(bad))
+    }
+    await assert.rejects(c.files.move(a.id, 'no/such/folder'), NotFoundError)
+    await assert.rejects(c.files.update(a.id, {}), (err: unknown) => err instanceof CairnApiError && err.status === 400)
+
+    // folders: rename, move by id, never into themselves, names unique per folder
+    const folders = await c.files.folders()
+    assert.deepEqual(folders.map(f => f.path), ['docs', 'docs/old'])
+    const old = folders[1]
+    const docs = folders[0]
+    const f1 = await c.files.rename(old.id, 'archive')
+    assert.equal(f1.kind, 'folder')
+    assert.equal(f1.kind === 'folder' ? f1.path : '', 'docs/archive')
+    await c.files.move(old.id, '')
+    assert.deepEqual((await c.files.folders()).map(f => f.path), ['archive', 'docs'])
+    await assert.rejects(c.files.move(docs.id, 'docs'), (err: unknown) => err instanceof CairnApiError && err.status === 400 && /into itself/.test(err.message))
+    await c.files.move(old.id, docs.id)
+    await assert.rejects(c.files.move(docs.id, old.id), (err: unknown) => err instanceof CairnApiError && err.status === 400)
+    await c.files.upload(new Blob(['c\n']), { name: 'c.txt', folder: 'archive' })
+    await assert.rejects(c.files.move((await c.files.folders()).find(f => f.path === 'archive')?.id ?? '', 'docs'), (err: unknown) => err instanceof CairnApiError && err.status === 409)
+
+    // another account's file or folder is 404, and so is moving into another account's folder
+    const e2 = freshEmail()
+    await anon.keys.register(e2, PASSWORD)
+    const them = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(e2, PASSWORD)).apiKey })
+    await them.files.upload(new Blob(['theirs\n']), { name: 'theirs.txt', folder: 'mine' })
+    const theirs = (await them.files.folder('mine')).files[0]
+    await assert.rejects(c.files.rename(theirs.id ?? '', 'stolen.txt'), NotFoundError)
+    await assert.rejects(c.files.rename(docs.id.replace(/.$/, '0'), 'x'), NotFoundError)
+    await assert.rejects(c.files.move(a.id, (await them.files.folders())[0].id), NotFoundError)
+    await assert.rejects(them.files.rename(a.id, 'x.txt'), NotFoundError)
+    await assert.rejects(c.files.rename('not-an-id', 'x.txt'), NotFoundError)
+    assert.equal((await them.files.folder('mine')).files[0].original_filename, 'theirs.txt')
+    // usage unchanged by all this
+    assert.equal((await c.keys.usage()).file_count, 4)
+  })
+
   test('another account cannot see, share or revoke these', async () => {
     const mine = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(email, PASSWORD)).apiKey })
     const f = await mine.files.upload(new Blob(['private\n']), { name: 'p.txt' })
