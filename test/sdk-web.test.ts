@@ -5,8 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { startServer, type TestServer } from './helpers/server.js'
-import { freshEmail, PASSWORD } from './helpers/gateway.js'
+import { json } from './helpers/http.js'
+import { call, freshEmail, PASSWORD, register } from './helpers/gateway.js'
 import { freePort, pngBytes } from './helpers/web.js'
 import { CairnClient, AuthError, NotFoundError, CairnApiError } from '../packages/sdk/src/index.js'
 
@@ -206,7 +208,7 @@ describe('web app server pieces through the SDK', () => {
     await them.files.upload(new Blob(['theirs\n']), { name: 'theirs.txt', folder: 'mine' })
     const theirs = (await them.files.folder('mine')).files[0]
     await assert.rejects(c.files.rename(theirs.id ?? '', 'stolen.txt'), NotFoundError)
-    await assert.rejects(c.files.rename(docs.id.replace(/.$/, '0'), 'x'), NotFoundError)
+    await assert.rejects(c.files.rename(randomUUID(), 'x'), NotFoundError)
     await assert.rejects(c.files.move(a.id, (await them.files.folders())[0].id), NotFoundError)
     await assert.rejects(them.files.rename(a.id, 'x.txt'), NotFoundError)
     await assert.rejects(c.files.rename('not-an-id', 'x.txt'), NotFoundError)
@@ -228,6 +230,35 @@ describe('web app server pieces through the SDK', () => {
     assert.deepEqual(await them.files.shares(), [])
     const myKeys = await mine.keys.list()
     await assert.rejects(them.keys.revoke(myKeys[0].id), NotFoundError)
+  })
+})
+
+describe('session keys from a password login have their own hourly call budget', () => {
+  let s: TestServer
+  before(async () => { s = await startServer({ CAIRN_GATEWAY_CALLS_PER_HOUR: '3', CAIRN_GATEWAY_SESSION_CALLS_PER_HOUR: '6' }) })
+  after(async () => { await s.close() })
+
+  test('an ordinary key stops at CAIRN_GATEWAY_CALLS_PER_HOUR, a session key at CAIRN_GATEWAY_SESSION_CALLS_PER_HOUR', async () => {
+    const e = freshEmail()
+    const registered = await register(s.url, e)
+    const session = (await json(await call(s.url, 'POST', '/users/login', { json: { email: e, password: PASSWORD } }))).data.api_key as string
+    const made = await json(await call(s.url, 'POST', '/users/keys', { key: session, json: { name: 'script' } }))
+    const script = made.data.api_key as string
+    // calls until the first 429 (each key counts alone)
+    const allowed = async (key: string): Promise<number> => {
+      for (let n = 0; n < 20; n++) {
+        const r = await call(s.url, 'GET', '/folders', { key })
+        if (r.status === 429) {
+          assert.ok(Number(r.headers.get('retry-after')) >= 1)
+          return n
+        }
+        assert.equal(r.status, 200)
+      }
+      return Infinity
+    }
+    assert.equal(await allowed(registered.key), 3, 'the registration key: the ordinary budget')
+    assert.equal(await allowed(session), 6 - 1, 'the session key: its own, larger budget (one call went on making a key)')
+    assert.equal(await allowed(script), 3, 'a key made with a session key is an ordinary key')
   })
 })
 
