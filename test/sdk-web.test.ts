@@ -217,6 +217,30 @@ describe('web app server pieces through the SDK', () => {
     assert.equal((await c.keys.usage()).file_count, 4)
   })
 
+  test('a tus upload (the web app\'s path for big files) lands in the chosen folder; a bad folder is refused before any byte', async () => {
+    const c = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(email, PASSWORD)).apiKey, resumableThreshold: 1024, chunkSize: 4096 })
+    const bytes = new Uint8Array(10_000).map((_, i) => i % 251)
+    let chunks = 0
+    const f = await c.files.upload(new Blob([bytes], { type: 'application/octet-stream' }), { name: 'big.bin', folder: 'uploads/2026 — big', onProgress: () => { chunks++ } })
+    assert.ok(chunks >= 3, 'it went over tus, in chunks')
+    const listed = await c.files.folder('uploads/2026 — big')
+    assert.deepEqual(listed.files.map(x => [x.original_filename, x.cid]), [['big.bin', f.cid]])
+    assert.ok(!(await c.files.folder('')).files.some(x => x.cid === f.cid), 'not at the top level')
+    // the same CID as a plain upload of the bytes
+    const plain = await c.files.upload(new Blob([bytes]), { name: 'plain.bin', resumable: false })
+    assert.equal(plain.cid, f.cid)
+
+    const b64 = (v: string): string => Buffer.from(v).toString('base64')
+    for (const bad of ['a/../b', 'x\u0001y']) {
+      const r = await fetch(s.url + '/files/tus', {
+        method: 'POST',
+        headers: { 'tus-resumable': '1.0.0', 'x-api-key': (await anon.keys.login(email, PASSWORD)).apiKey, 'upload-length': '5', 'upload-metadata': `filename ${b64('x.txt')},folder ${b64(bad)}` }
+      })
+      assert.equal(r.status, 400, bad)
+      assert.match(await r.text(), /path/)
+    }
+  })
+
   test('another account cannot see, share or revoke these', async () => {
     const mine = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(email, PASSWORD)).apiKey })
     const f = await mine.files.upload(new Blob(['private\n']), { name: 'p.txt' })

@@ -35,7 +35,7 @@ export interface FilePage { files: FileRecord[], meta: { page: number, page_size
 
 export interface UploadOptions {
   name?: string
-  /** the folder to put the file in (a/b; made if missing); plain uploads only, not tus */
+  /** the folder to put the file in (a/b; made if missing), over tus as well */
   folder?: string
   contentType?: string
   /** bytes in a ReadableStream source (needed for a resumable upload of a stream) */
@@ -93,7 +93,7 @@ export class FilesClient {
     if (tus) {
       if (size === undefined) throw new TypeError('a resumable upload of a stream needs its size')
       const { cid } = await tusUpload(this.t, src, {
-        endpoint: '/files/tus', name, contentType: type, size, chunkSize: o.chunkSize ?? this.cfg.chunkSize,
+        endpoint: '/files/tus', name, contentType: type, folder: o.folder, size, chunkSize: o.chunkSize ?? this.cfg.chunkSize,
         onProgress: o.onProgress, onUrl: o.onResumeUrl, resumeUrl: o.resumeUrl, signal: o.signal
       })
       return await this.info(cid, { signal: o.signal })
