@@ -173,6 +173,8 @@ export interface GatewayConfig {
   retrievalsPerHour: number
   /** every other authenticated call, per key */
   callsPerHour: number
+  /** the same calls made with a session key from a password login (the web app's), per key */
+  sessionCallsPerHour: number
 }
 
 export type GatewayPolicy = 'pinned' | 'all' | 'signed'
@@ -383,7 +385,8 @@ export function loadConfig (processEnv: Env = process.env): Config {
       accountCallsPer10Min: int(env, 'CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN', 5),
       uploadsPerHour: int(env, 'CAIRN_GATEWAY_UPLOADS_PER_HOUR', 100),
       retrievalsPerHour: int(env, 'CAIRN_GATEWAY_RETRIEVALS_PER_HOUR', 500),
-      callsPerHour: int(env, 'CAIRN_GATEWAY_CALLS_PER_HOUR', 200)
+      callsPerHour: int(env, 'CAIRN_GATEWAY_CALLS_PER_HOUR', 200),
+      sessionCallsPerHour: int(env, 'CAIRN_GATEWAY_SESSION_CALLS_PER_HOUR', 5000)
     },
     adminZelids: (env.CAIRN_ADMIN_ZELID ?? '').split(',').map(s => s.trim()).filter(Boolean),
     walletSignup: bool(env, 'CAIRN_WALLET_SIGNUP', true),

@@ -172,7 +172,7 @@ describe('IPFS Gateway API', () => {
     const all = await json(await call(s.url, 'GET', '/files', { key: u.key }))
     assert.equal(all.status, 200)
     assert.deepEqual(all.data.map((f: any) => f.original_filename), ['file-4.txt', 'file-3.txt', 'file-2.txt', 'file-1.txt', 'file-0.txt'])
-    assert.deepEqual(Object.keys(all.data[0]).sort(), ['cid', 'content_type', 'original_filename', 'pinned', 'size', 'uploaded_at'])
+    assert.deepEqual(Object.keys(all.data[0]).sort(), ['cid', 'content_type', 'id', 'original_filename', 'pinned', 'size', 'uploaded_at'])
     assert.deepEqual(all.meta, { page: 1, page_size: 50, total: 5, total_pages: 1 })
 
     const p2 = await json(await call(s.url, 'GET', '/files?page=2&page_size=2', { key: u.key }))

@@ -5,8 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { startServer, type TestServer } from './helpers/server.js'
-import { freshEmail, PASSWORD } from './helpers/gateway.js'
+import { json } from './helpers/http.js'
+import { call, freshEmail, PASSWORD, register } from './helpers/gateway.js'
 import { freePort, pngBytes } from './helpers/web.js'
 import { CairnClient, AuthError, NotFoundError, CairnApiError } from '../packages/sdk/src/index.js'
 
@@ -139,6 +141,106 @@ describe('web app server pieces through the SDK', () => {
     assert.equal((await fetch(pub.url)).status, 404)
   })
 
+  test('rename and move files and folders: names kept as given, conflicts 409, bad names 400, another account 404', async () => {
+    const e = freshEmail()
+    await anon.keys.register(e, PASSWORD)
+    const c = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(e, PASSWORD)).apiKey })
+    await c.files.upload(new Blob(['a\n']), { name: 'a.txt', folder: 'docs/old' })
+    await c.files.upload(new Blob(['b\n']), { name: 'b.txt', folder: 'docs' })
+    await c.files.upload(new Blob(['top\n']), { name: 'top.txt' })
+    const a = (await c.files.folder('docs/old')).files[0]
+    assert.ok(a.id !== undefined, 'listings carry the entry id')
+    const cid = a.cid
+
+    // rename in place: Unicode kept (NFC), the CID and the share links unchanged
+    const link = await c.files.share(cid)
+    const renamed = await c.files.rename(a.id, 'Ünïcode — notes 📝.txt')
+    assert.equal(renamed.kind, 'file')
+    assert.equal(renamed.name, 'Ünïcode — notes 📝.txt')
+    assert.equal(renamed.folder, 'docs/old')
+    assert.equal((await c.files.folder('docs/old')).files[0].original_filename, 'Ünïcode — notes 📝.txt')
+    assert.equal((await c.files.info(cid)).cid, cid)
+    assert.equal((await fetch(link.url)).status, 200)
+
+    // move to another folder, by path; then to the top level
+    const moved = await c.files.move(a.id, 'docs')
+    assert.equal(moved.folder, 'docs')
+    assert.deepEqual((await c.files.folder('docs/old')).files, [])
+    assert.deepEqual((await c.files.folder('docs')).files.map(f => f.original_filename).sort(), ['b.txt', 'Ünïcode — notes 📝.txt'].sort())
+    await c.files.move(a.id, '')
+    assert.ok((await c.files.folder('')).files.some(f => f.id === a.id))
+
+    // a name already in the target folder is 409, whether by rename or by move; nothing replaced
+    await assert.rejects(c.files.rename(a.id, 'top.txt'), (err: unknown) => err instanceof CairnApiError && err.status === 409 && /already there/.test(err.message))
+    const b = (await c.files.folder('docs')).files.find(f => f.original_filename === 'b.txt')
+    await c.files.rename(a.id, 'b.txt')
+    await assert.rejects(c.files.move(a.id, 'docs'), (err: unknown) => err instanceof CairnApiError && err.status === 409)
+    assert.equal((await c.files.folder('docs')).files.length, 1)
+    assert.equal((await c.files.info(b?.cid ?? '')).original_filename, 'b.txt')
+
+    // names are checked like uploads: refused, never tidied
+    for (const bad of ['', '   ', 'a/b', 'a\\b', '..', 'bell\u0007', 'x'.repeat(256)]) {
+      await assert.rejects(c.files.rename(a.id, bad), (err: unknown) => err instanceof CairnApiError && err.status === 400, JSON.stringify(bad))
+    }
+    await assert.rejects(c.files.move(a.id, 'no/such/folder'), NotFoundError)
+    await assert.rejects(c.files.update(a.id, {}), (err: unknown) => err instanceof CairnApiError && err.status === 400)
+
+    // folders: rename, move by id, never into themselves, names unique per folder
+    const folders = await c.files.folders()
+    assert.deepEqual(folders.map(f => f.path), ['docs', 'docs/old'])
+    const old = folders[1]
+    const docs = folders[0]
+    const f1 = await c.files.rename(old.id, 'archive')
+    assert.equal(f1.kind, 'folder')
+    assert.equal(f1.kind === 'folder' ? f1.path : '', 'docs/archive')
+    await c.files.move(old.id, '')
+    assert.deepEqual((await c.files.folders()).map(f => f.path), ['archive', 'docs'])
+    await assert.rejects(c.files.move(docs.id, 'docs'), (err: unknown) => err instanceof CairnApiError && err.status === 400 && /into itself/.test(err.message))
+    await c.files.move(old.id, docs.id)
+    await assert.rejects(c.files.move(docs.id, old.id), (err: unknown) => err instanceof CairnApiError && err.status === 400)
+    await c.files.upload(new Blob(['c\n']), { name: 'c.txt', folder: 'archive' })
+    await assert.rejects(c.files.move((await c.files.folders()).find(f => f.path === 'archive')?.id ?? '', 'docs'), (err: unknown) => err instanceof CairnApiError && err.status === 409)
+
+    // another account's file or folder is 404, and so is moving into another account's folder
+    const e2 = freshEmail()
+    await anon.keys.register(e2, PASSWORD)
+    const them = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(e2, PASSWORD)).apiKey })
+    await them.files.upload(new Blob(['theirs\n']), { name: 'theirs.txt', folder: 'mine' })
+    const theirs = (await them.files.folder('mine')).files[0]
+    await assert.rejects(c.files.rename(theirs.id ?? '', 'stolen.txt'), NotFoundError)
+    await assert.rejects(c.files.rename(randomUUID(), 'x'), NotFoundError)
+    await assert.rejects(c.files.move(a.id, (await them.files.folders())[0].id), NotFoundError)
+    await assert.rejects(them.files.rename(a.id, 'x.txt'), NotFoundError)
+    await assert.rejects(c.files.rename('not-an-id', 'x.txt'), NotFoundError)
+    assert.equal((await them.files.folder('mine')).files[0].original_filename, 'theirs.txt')
+    // usage unchanged by all this
+    assert.equal((await c.keys.usage()).file_count, 4)
+  })
+
+  test('a tus upload (the web app\'s path for big files) lands in the chosen folder; a bad folder is refused before any byte', async () => {
+    const c = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(email, PASSWORD)).apiKey, resumableThreshold: 1024, chunkSize: 4096 })
+    const bytes = new Uint8Array(10_000).map((_, i) => i % 251)
+    let chunks = 0
+    const f = await c.files.upload(new Blob([bytes], { type: 'application/octet-stream' }), { name: 'big.bin', folder: 'uploads/2026 — big', onProgress: () => { chunks++ } })
+    assert.ok(chunks >= 3, 'it went over tus, in chunks')
+    const listed = await c.files.folder('uploads/2026 — big')
+    assert.deepEqual(listed.files.map(x => [x.original_filename, x.cid]), [['big.bin', f.cid]])
+    assert.ok(!(await c.files.folder('')).files.some(x => x.cid === f.cid), 'not at the top level')
+    // the same CID as a plain upload of the bytes
+    const plain = await c.files.upload(new Blob([bytes]), { name: 'plain.bin', resumable: false })
+    assert.equal(plain.cid, f.cid)
+
+    const b64 = (v: string): string => Buffer.from(v).toString('base64')
+    for (const bad of ['a/../b', 'x\u0001y']) {
+      const r = await fetch(s.url + '/files/tus', {
+        method: 'POST',
+        headers: { 'tus-resumable': '1.0.0', 'x-api-key': (await anon.keys.login(email, PASSWORD)).apiKey, 'upload-length': '5', 'upload-metadata': `filename ${b64('x.txt')},folder ${b64(bad)}` }
+      })
+      assert.equal(r.status, 400, bad)
+      assert.match(await r.text(), /path/)
+    }
+  })
+
   test('another account cannot see, share or revoke these', async () => {
     const mine = new CairnClient({ baseUrl: s.url, apiKey: (await anon.keys.login(email, PASSWORD)).apiKey })
     const f = await mine.files.upload(new Blob(['private\n']), { name: 'p.txt' })
@@ -152,6 +254,35 @@ describe('web app server pieces through the SDK', () => {
     assert.deepEqual(await them.files.shares(), [])
     const myKeys = await mine.keys.list()
     await assert.rejects(them.keys.revoke(myKeys[0].id), NotFoundError)
+  })
+})
+
+describe('session keys from a password login have their own hourly call budget', () => {
+  let s: TestServer
+  before(async () => { s = await startServer({ CAIRN_GATEWAY_CALLS_PER_HOUR: '3', CAIRN_GATEWAY_SESSION_CALLS_PER_HOUR: '6' }) })
+  after(async () => { await s.close() })
+
+  test('an ordinary key stops at CAIRN_GATEWAY_CALLS_PER_HOUR, a session key at CAIRN_GATEWAY_SESSION_CALLS_PER_HOUR', async () => {
+    const e = freshEmail()
+    const registered = await register(s.url, e)
+    const session = (await json(await call(s.url, 'POST', '/users/login', { json: { email: e, password: PASSWORD } }))).data.api_key as string
+    const made = await json(await call(s.url, 'POST', '/users/keys', { key: session, json: { name: 'script' } }))
+    const script = made.data.api_key as string
+    // calls until the first 429 (each key counts alone)
+    const allowed = async (key: string): Promise<number> => {
+      for (let n = 0; n < 20; n++) {
+        const r = await call(s.url, 'GET', '/folders', { key })
+        if (r.status === 429) {
+          assert.ok(Number(r.headers.get('retry-after')) >= 1)
+          return n
+        }
+        assert.equal(r.status, 200)
+      }
+      return Infinity
+    }
+    assert.equal(await allowed(registered.key), 3, 'the registration key: the ordinary budget')
+    assert.equal(await allowed(session), 6 - 1, 'the session key: its own, larger budget (one call went on making a key)')
+    assert.equal(await allowed(script), 3, 'a key made with a session key is an ordinary key')
   })
 })
 

@@ -2,7 +2,8 @@
  * The web app end to end in a real browser: playwright-core driving Debian's chromium
  * (CAIRN_TEST_CHROMIUM=/usr/bin/chromium), headless, against a real server. Register,
  * upload a file and a folder, see the thumbnail, preview, share and open the link, create
- * and revoke a key, retrieve, usage, docs, log out; the session key stays on the API origin.
+ * and revoke a key, rename and move, retrieve, usage, docs, log out, and log in with a
+ * browser wallet (an injected window.ethereum); the session key stays on the API origin.
  * Screenshots of every page, at desktop and phone size, go to test-results/web/.
  */
 import { after, before, describe, test } from 'node:test'
@@ -11,6 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { startServer, type TestServer } from './helpers/server.js'
 import { serviceOrSkip } from './helpers/services.js'
 import { freshEmail, PASSWORD } from './helpers/gateway.js'
@@ -135,11 +137,11 @@ if (chromiumPath !== undefined) {
       await thumb.waitFor()
       await page.waitForFunction(() => [...document.querySelectorAll('img.thumb')].some(i => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0))
       assert.ok((await thumb.getAttribute('src'))?.startsWith(s.filesUrl + '/ipfs/'))
-      await page.getByRole('button', { name: 'reports' }).waitFor()
+      await page.getByRole('button', { name: 'reports', exact: true }).waitFor()
       await shot('files-desktop')
-      await page.getByRole('button', { name: 'reports' }).click()
+      await page.getByRole('button', { name: 'reports', exact: true }).click()
       await page.getByRole('button', { name: 'Preview summary.txt' }).waitFor()
-      await page.getByRole('button', { name: 'q1' }).waitFor()
+      await page.getByRole('button', { name: 'q1', exact: true }).waitFor()
       await page.getByRole('button', { name: 'All folders' }).click()
       await page.getByRole('button', { name: 'Preview note.txt' }).click()
       await page.locator('.text-preview', { hasText: 'hello from the browser' }).waitFor()
@@ -207,6 +209,48 @@ if (chromiumPath !== undefined) {
       assert.equal((await fetch(s.url + '/api/v1/users/status', { headers: { 'x-api-key': key } })).status, 403)
     })
 
+    test('rename and move: a file renamed from the keyboard, then moved into a folder with the picker; a folder renamed', async () => {
+      await go('Files')
+      // keyboard: focus the file's Rename button, Enter opens the dialog with the name selected
+      await page.getByRole('button', { name: 'Rename note.txt' }).focus()
+      await page.keyboard.press('Enter')
+      const input = page.getByLabel('New name')
+      await input.waitFor()
+      assert.equal(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.id), 'rename-name', 'focus is in the name field')
+      assert.deepEqual(await unlabelled(), [])
+      await page.keyboard.type('notes — renamed')
+      assert.equal(await input.inputValue(), 'notes — renamed.txt', 'typing replaced the name and kept the extension')
+      await shot('rename-desktop')
+      await page.keyboard.press('Enter')
+      await page.getByRole('button', { name: 'Preview notes — renamed.txt' }).waitFor()
+      assert.equal(await page.getByRole('button', { name: 'Preview note.txt' }).count(), 0)
+      // a name the folder already has is refused, and said so
+      await page.getByRole('button', { name: 'Rename notes — renamed.txt' }).click()
+      await input.fill('photo.png')
+      await page.getByRole('button', { name: 'Rename', exact: true }).click()
+      await page.getByRole('alert').filter({ hasText: /already there/ }).waitFor()
+      await page.keyboard.press('Escape')
+      // move into reports/q1 with the folder picker
+      await page.getByRole('button', { name: 'Move notes — renamed.txt' }).click()
+      const picker = page.getByLabel('Move to folder')
+      await page.locator('#move-target option', { hasText: 'reports/q1' }).waitFor({ state: 'attached' })
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'move-target', 'focus is on the folder picker')
+      await picker.selectOption({ label: 'reports/q1' })
+      await shot('move-desktop')
+      await page.getByRole('button', { name: 'Move', exact: true }).click()
+      await page.getByRole('button', { name: 'Preview notes — renamed.txt' }).waitFor({ state: 'detached' })
+      await page.getByRole('button', { name: 'reports', exact: true }).click()
+      await page.getByRole('button', { name: 'Rename folder q1' }).click()
+      await input.fill('quarter 1')
+      await page.keyboard.press('Enter')
+      await page.getByRole('button', { name: 'quarter 1', exact: true }).click()
+      await page.getByRole('button', { name: 'Preview notes — renamed.txt' }).waitFor()
+      await page.getByRole('button', { name: 'Preview numbers.csv' }).waitFor()
+      const listed = await (await fetch(s.url + '/api/v1/folders?path=reports/quarter%201', { headers: { 'x-api-key': sessionKey } })).json() as { data: { files: Array<{ original_filename: string }> } }
+      assert.deepEqual(listed.data.files.map(f => f.original_filename).sort(), ['notes — renamed.txt', 'numbers.csv'])
+      await page.getByRole('button', { name: 'All folders' }).click()
+    })
+
     test('retrieve shows a CID\'s type and DAG size; usage and docs render', async () => {
       const cid = (await (await fetch(s.url + '/api/v1/files?search=photo.png', { headers: { 'x-api-key': sessionKey } })).json() as { data: Array<{ cid: string }> }).data[0].cid
       await go('Retrieve')
@@ -251,6 +295,52 @@ if (chromiumPath !== undefined) {
       assert.equal((await fetch(s.url + '/api/v1/users/status', { headers: { 'x-api-key': sessionKey } })).status, 403)
       await page.setViewportSize({ width: 390, height: 844 })
       await shot('login-phone')
+      assert.deepEqual(cspErrors, [])
+    })
+
+    test('wallet: a browser wallet (window.ethereum) signs the login phrase with its 0x key; the Files page opens', async () => {
+      // the wallet: a test private key in Node; the page gets an EIP-1193 provider whose
+      // personal_sign hands the message to it (exposeFunction) and answers the signature
+      await page.setViewportSize({ width: 1280, height: 860 })
+      const wallet = privateKeyToAccount(generatePrivateKey())
+      const signed: Array<{ message: string, address: string }> = []
+      await page.exposeFunction('__cairnTestWalletSign', async (message: string, address: string) => {
+        signed.push({ message, address })
+        assert.equal(address.toLowerCase(), wallet.address.toLowerCase(), 'asked to sign with the wallet\'s address')
+        // personal_sign takes the message as text or as 0x hex of its bytes
+        return await wallet.signMessage({ message: /^0x([0-9a-f]{2})*$/i.test(message) ? { raw: message as `0x${string}` } : message })
+      })
+      await page.addInitScript((address: string) => {
+        const w = window as unknown as Record<string, unknown>
+        w.ethereum = {
+          isMetaMask: false,
+          request: async ({ method, params }: { method: string, params?: unknown[] }): Promise<unknown> => {
+            if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [address]
+            if (method === 'personal_sign') return await (w.__cairnTestWalletSign as (m: string, a: string) => Promise<string>)(String(params?.[0]), String(params?.[1]))
+            throw Object.assign(new Error(`unsupported method ${method}`), { code: 4200 })
+          }
+        }
+      }, wallet.address)
+      await page.goto(s.url + '/app/login')
+      await page.getByRole('heading', { name: 'Sign in to Cairn' }).waitFor()
+      await page.getByRole('tab', { name: 'Wallet' }).click()
+      assert.deepEqual(await unlabelled(), [])
+      await shot('login-wallet-desktop')
+      await page.getByRole('button', { name: 'Sign with browser wallet' }).click()
+      await page.getByRole('heading', { level: 1, name: 'Files' }).waitFor()
+      assert.equal(signed.length, 1, 'the wallet signed once')
+      assert.match(signed[0].message, /^\d{13}[0-9a-z]+$/i, `a Flux login phrase: ${signed[0].message}`)
+      await page.getByTitle('signed in as').filter({ hasText: new RegExp(wallet.address, 'i') }).waitFor()
+      await page.getByText('0 items').waitFor()
+      await shot('files-wallet-desktop')
+      // the browser holds only an expiring key, which works on the API; no wallet session is left
+      const stored = JSON.parse(await page.evaluate(() => sessionStorage.getItem('cairn.session')) ?? '{}') as { apiKey: string, expiresAt: string | null }
+      assert.ok(stored.expiresAt !== null && Date.parse(stored.expiresAt) > Date.now(), 'a key that expires')
+      assert.equal((await fetch(s.url + '/api/v1/files', { headers: { 'x-api-key': stored.apiKey } })).status, 200)
+      assert.equal(await page.evaluate(() => localStorage.length), 0)
+      await page.getByRole('button', { name: 'Log out' }).click()
+      await page.getByRole('heading', { name: 'Sign in to Cairn' }).waitFor()
+      assert.equal((await fetch(s.url + '/api/v1/files', { headers: { 'x-api-key': stored.apiKey } })).status, 403)
       assert.deepEqual(cspErrors, [])
     })
   })

@@ -37,6 +37,8 @@ export interface Principal {
   account: Account
   keyId: string
   scopes: string[]
+  /** a session key from a password login (the gateway gives these their own call budget) */
+  session: boolean
 }
 
 const KEY_PREFIX = 'cairn_'
@@ -64,7 +66,7 @@ type AccountRow = {
 const AUTH_CACHE_MS = 2000
 const AUTH_CACHE_MAX = 10_000
 
-type KeyRow = AccountRow & { key_id: string, scopes: string, expires_at: number | null, revoked_at: number | null, last_used_at: number | null }
+type KeyRow = AccountRow & { key_id: string, scopes: string, session: number, expires_at: number | null, revoked_at: number | null, last_used_at: number | null }
 
 export class Accounts {
   /** key hash -> its row, as read at `at` (store version `version`) */
@@ -173,7 +175,7 @@ export class Accounts {
    * for the dialect that issued it (the gateway's keys are `ak_...`); authentication hashes
    * the whole key, so any of an account's keys works in every dialect.
    */
-  async createKey (accountId: string, opts: { name?: string, scopes?: string[], expiresAt?: number | null, prefix?: string } = {}): Promise<{ key: string, info: ApiKeyInfo }> {
+  async createKey (accountId: string, opts: { name?: string, scopes?: string[], expiresAt?: number | null, prefix?: string, session?: boolean } = {}): Promise<{ key: string, info: ApiKeyInfo }> {
     await this.get(accountId)
     const name = (opts.name ?? 'default').trim()
     if (name.length === 0 || name.length > 64) throw invalid('key name must be 1 to 64 characters')
@@ -216,7 +218,8 @@ export class Accounts {
         created_at: info.createdAt,
         expires_at: info.expiresAt,
         last_used_at: null,
-        revoked_at: null
+        revoked_at: null,
+        session: opts.session === true ? 1 : 0
       }).execute()
     })
     return { key, info }
@@ -270,7 +273,7 @@ export class Accounts {
       r.last_used_at = now
       await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', r.key_id).execute()
     }
-    return { account: this.toAccount(r), keyId: r.key_id, scopes: JSON.parse(r.scopes) as string[] }
+    return { account: this.toAccount(r), keyId: r.key_id, scopes: JSON.parse(r.scopes) as string[], session: Number(r.session) === 1 }
   }
 
   /**
@@ -299,7 +302,7 @@ export class Accounts {
   private async queryKeyRow (hash: string): Promise<KeyRow | undefined> {
     return await this.db.selectFrom('api_keys').innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
       .select([
-        'api_keys.id as key_id', 'api_keys.scopes', 'api_keys.expires_at', 'api_keys.revoked_at', 'api_keys.last_used_at',
+        'api_keys.id as key_id', 'api_keys.scopes', 'api_keys.session', 'api_keys.expires_at', 'api_keys.revoked_at', 'api_keys.last_used_at',
         'accounts.id', 'accounts.zelid', 'accounts.email', 'accounts.plan', 'accounts.capacity_bytes', 'accounts.active',
         'accounts.role', 'accounts.created_at'
       ])

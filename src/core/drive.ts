@@ -20,7 +20,7 @@ import { capacityExceeded, metered, type ByteBudget } from './limits.js'
 import { sniffContentType, sniffing } from './mime.js'
 import { codecContentType } from './content/blocks.js'
 import { mhKey } from './content/hex.js'
-import { fileName, parseFolderPath, relativeFilePath } from './paths.js'
+import { entryName, fileName, MAX_NAME, MAX_SEGMENT, parseFolderPath, relativeFilePath } from './paths.js'
 import { isThumbnailable, makeThumbnail } from './thumbnails.js'
 
 type Trx = Transaction<Database>
@@ -41,6 +41,8 @@ export interface Entry {
   thumbnailCid: string | null
   pinned: boolean
   createdAt: number
+  /** the folder entry it is in, '' at the top level */
+  parentId: string
 }
 
 export interface FolderMember { path: string, cid: string, size: number, kind: 'file' | 'directory', /** bytes of its DAG's blocks (Kubo's cumulative size) */ dagSize: number }
@@ -70,7 +72,8 @@ export function toEntry (r: Database['entries']): Entry {
     mimetype: r.mimetype,
     thumbnailCid: r.thumbnail_cid,
     pinned: r.pinned === 1,
-    createdAt: r.created_at
+    createdAt: r.created_at,
+    parentId: r.parent_id
   }
 }
 
@@ -451,6 +454,81 @@ export class Drive {
   async entry (accountId: string, entryId: string): Promise<Entry | undefined> {
     const r = await this.db.selectFrom('entries').selectAll().where('id', '=', entryId).where('account_id', '=', accountId).executeTakeFirst()
     return r === undefined ? undefined : toEntry(r)
+  }
+
+  /**
+   * Rename an entry of the space and/or move it to another folder of it (`folderId`: '' the
+   * top level). Another account's entry, or one of another space, is not_found, as is a
+   * target folder that is not the space's. The destination may not already hold an item of
+   * the new name (conflict: nothing is ever replaced), and a folder cannot move into itself
+   * or below itself. Content, usage and share links are untouched: only the name and place change.
+   */
+  async moveEntry (accountId: string, spaceName: string, entryId: string, to: { name?: unknown, folderId?: string }): Promise<Entry> {
+    const spaceId = await this.space(accountId, spaceName)
+    try {
+      return await this.db.transaction().execute(async trx => {
+        await lockAccount(trx, accountId)
+        const row = await trx.selectFrom('entries').selectAll().where('id', '=', entryId)
+          .where('account_id', '=', accountId).where('space_id', '=', spaceId).executeTakeFirst()
+        if (row === undefined) throw notFound('File or folder not found')
+        const name = to.name === undefined ? row.name : entryName(to.name, row.kind === 'folder' ? MAX_SEGMENT : MAX_NAME)
+        const parent = to.folderId ?? row.parent_id
+        if (parent !== '') {
+          // the target must be a folder of this space; for a folder, not itself or below it
+          for (let at: string = parent; at !== '';) {
+            if (at === row.id) throw new CairnError('invalid_argument', 'A folder cannot move into itself or one of its subfolders')
+            const f = await trx.selectFrom('entries').select(['parent_id', 'kind']).where('id', '=', at).where('space_id', '=', spaceId).executeTakeFirst()
+            if (f === undefined || f.kind !== 'folder') throw notFound('Folder not found')
+            at = f.parent_id
+          }
+        }
+        if (name === row.name && parent === row.parent_id) return toEntry(row)
+        const taken = await trx.selectFrom('entries').select('kind').where('space_id', '=', spaceId)
+          .where('parent_id', '=', parent).where('name', '=', name).where('id', '!=', row.id).executeTakeFirst()
+        if (taken !== undefined) throw new CairnError('conflict', `A ${taken.kind === 'folder' ? 'folder' : 'file'} named "${name}" is already there`)
+        await trx.updateTable('entries').set({ name, parent_id: parent }).where('id', '=', row.id).execute()
+        return toEntry({ ...row, name, parent_id: parent })
+      })
+    } catch (err) {
+      // a folder of that name made at the same moment (the unique index on folder names)
+      if (isUniqueViolation(err)) throw new CairnError('conflict', 'A folder of that name is already there')
+      throw err
+    }
+  }
+
+  /** Every folder of the space with its path (a/b), sorted by path: what a folder picker shows. */
+  async folderPaths (accountId: string, spaceName: string, limit = 10_000): Promise<Array<{ id: string, path: string }>> {
+    const spaceId = await this.space(accountId, spaceName)
+    const rows = await this.db.selectFrom('entries').select(['id', 'parent_id', 'name']).where('space_id', '=', spaceId)
+      .where('kind', '=', 'folder').limit(limit).execute()
+    const byId = new Map(rows.map(r => [r.id, r]))
+    const paths = new Map<string, string>()
+    const pathOf = (id: string, depth = 0): string | undefined => {
+      const known = paths.get(id)
+      if (known !== undefined) return known
+      const r = byId.get(id)
+      if (r === undefined || depth > 64) return undefined
+      const up = r.parent_id === '' ? '' : pathOf(r.parent_id, depth + 1)
+      if (up === undefined) return undefined
+      const p = up === '' ? r.name : `${up}/${r.name}`
+      paths.set(id, p)
+      return p
+    }
+    const out: Array<{ id: string, path: string }> = []
+    for (const r of rows) { const p = pathOf(r.id); if (p !== undefined) out.push({ id: r.id, path: p }) }
+    return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  }
+
+  /** The path (a/b) of a folder of the space, '' for the top level. */
+  async folderPathOf (folderId: string): Promise<string> {
+    const names: string[] = []
+    for (let at = folderId; at !== '' && names.length <= 64;) {
+      const f = await this.db.selectFrom('entries').select(['parent_id', 'name']).where('id', '=', at).executeTakeFirst()
+      if (f === undefined) break
+      names.unshift(f.name)
+      at = f.parent_id
+    }
+    return names.join('/')
   }
 
   /** Remove one entry by id (not_found unless the account owns it); content is released when nothing else references it. */

@@ -36,6 +36,22 @@ export function fileName (sent: string | undefined, fallback: string): string {
   return base
 }
 
+/**
+ * A new name for a file or folder (rename): as upload names are kept (Unicode, NFC), but
+ * refused rather than tidied: empty, '.' or '..', a '/' or '\\', control characters, longer
+ * than `max` characters (255 for files, 200 for folders, as paths allow).
+ */
+export function entryName (input: unknown, max = MAX_NAME): string {
+  if (typeof input !== 'string') throw invalid('name must be a string')
+  const s = input.normalize('NFC')
+  if (s.trim().length === 0) throw invalid('name must not be empty')
+  if (s === '.' || s === '..') throw invalid('name may not be . or ..')
+  if (s.includes('/') || s.includes('\\')) throw invalid('name may not contain / or \\')
+  if (CONTROL.test(s)) throw invalid('name contains control characters')
+  if ([...s].length > max) throw invalid(`name is longer than ${max} characters`)
+  return s
+}
+
 /** A relative path inside an uploaded folder ("sub/dir/file.txt"): kept, but never escaping. */
 export function relativeFilePath (sent: string | undefined, fallback: string): string {
   const segments = (sent ?? '').normalize('NFC').replace(/\\/g, '/').split('/').filter(s => s.length > 0)

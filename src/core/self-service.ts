@@ -96,7 +96,7 @@ export class SelfService {
     const account = await accounts.get(row.id)
     const name = input.name ?? SESSION_KEY_NAME
     const expiresAt = Date.now() + ttl
-    const create = async (): Promise<{ key: string, info: { id: string } }> => await accounts.createKey(account.id, { name, prefix: GATEWAY_KEY_PREFIX, expiresAt })
+    const create = async (): Promise<{ key: string, info: { id: string } }> => await accounts.createKey(account.id, { name, prefix: GATEWAY_KEY_PREFIX, expiresAt, session: true })
     let made: { key: string, info: { id: string } }
     try {
       made = await create()

@@ -156,7 +156,7 @@ export class WalletAuth {
   /** The principal other dialects (FluxDrive) accept for a wallet session. */
   async principal (creds: WalletCredentials): Promise<Principal> {
     const p = await this.authenticate(creds)
-    return { account: p.account, keyId: `wallet-session:${p.session.id}`, scopes: ['*'] }
+    return { account: p.account, keyId: `wallet-session:${p.session.id}`, scopes: ['*'], session: false }
   }
 
   /** /id/checkprivilege: the privilege of a live session, else unauthenticated ('none'). */

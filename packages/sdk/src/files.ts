@@ -4,6 +4,8 @@ import { counting, isNode, multipartFiles, multipartStream, newBoundary, toBlobO
 import { tusUpload } from './tus.js'
 
 export interface FileRecord {
+  /** listings (files.list, files.folder): the entry's id, for rename and move (one CID may be in several places) */
+  id?: string
   cid: string
   original_filename: string
   size: number
@@ -14,8 +16,10 @@ export interface FileRecord {
   thumbnail_url?: string
 }
 
-export interface FolderPage { path: string, folders: Array<{ name: string, created_at: string }>, files: FileRecord[], meta: FilePage['meta'] }
+export interface FolderPage { path: string, folders: Array<{ id: string, name: string, created_at: string }>, files: FileRecord[], meta: FilePage['meta'] }
 export interface ContentInfo { cid: string, name: string, kind: 'file' | 'directory', content_type: string, size: number | null, dag_size: number | null, url: string, url_expires_at: string }
+/** a file or folder after a rename or move: `folder` is the path of the folder it is in ('' the top level) */
+export type MovedItem = (FileRecord & { id: string, kind: 'file' | 'directory', name: string, folder: string }) | { id: string, kind: 'folder', name: string, folder: string, path: string }
 export interface ShareLink { id: string, cid: string, name: string, url?: string, created_at: string, expires_at: string | null }
 
 export interface ListOptions {
@@ -31,7 +35,7 @@ export interface FilePage { files: FileRecord[], meta: { page: number, page_size
 
 export interface UploadOptions {
   name?: string
-  /** the folder to put the file in (a/b; made if missing); plain uploads only, not tus */
+  /** the folder to put the file in (a/b; made if missing), over tus as well */
   folder?: string
   contentType?: string
   /** bytes in a ReadableStream source (needed for a resumable upload of a stream) */
@@ -89,7 +93,7 @@ export class FilesClient {
     if (tus) {
       if (size === undefined) throw new TypeError('a resumable upload of a stream needs its size')
       const { cid } = await tusUpload(this.t, src, {
-        endpoint: '/files/tus', name, contentType: type, size, chunkSize: o.chunkSize ?? this.cfg.chunkSize,
+        endpoint: '/files/tus', name, contentType: type, folder: o.folder, size, chunkSize: o.chunkSize ?? this.cfg.chunkSize,
         onProgress: o.onProgress, onUrl: o.onResumeUrl, resumeUrl: o.resumeUrl, signal: o.signal
       })
       return await this.info(cid, { signal: o.signal })
@@ -206,6 +210,22 @@ export class FilesClient {
     const r = await this.t.json('GET', '/api/v1/folders', { query: { path, page: o.page, page_size: o.pageSize }, signal: o.signal })
     return { ...r.data, meta: r.meta }
   }
+
+  /** every folder of the account's files with its path (a/b), sorted by path: for a folder picker */
+  async folders (o: { signal?: AbortSignal } = {}): Promise<Array<{ id: string, path: string }>> {
+    return (await this.t.json('GET', '/api/v1/folders/all', { signal: o.signal, idempotent: true })).data
+  }
+
+  /**
+   * rename a file or folder (`id` from a listing) and/or move it to another folder (`folder`:
+   * a path or a folder id, '' the top level; it must exist). A name taken in the target
+   * folder is a CairnApiError with status 409: nothing is replaced.
+   */
+  async update (id: string, to: { name?: string, folder?: string }, o: { signal?: AbortSignal } = {}): Promise<MovedItem> {
+    return (await this.t.json('PATCH', `/api/v1/entries/${encodeURIComponent(id)}`, { json: to, signal: o.signal })).data
+  }
+  async rename (id: string, name: string, o: { signal?: AbortSignal } = {}): Promise<MovedItem> { return await this.update(id, { name }, o) }
+  async move (id: string, folder: string, o: { signal?: AbortSignal } = {}): Promise<MovedItem> { return await this.update(id, { folder }, o) }
 
   /** what a CID the account may read is (kind, type, size, DAG size), with a signed URL to view it on the files origin */
   async content (cid: string, o: { signal?: AbortSignal } = {}): Promise<ContentInfo> {

@@ -7,6 +7,8 @@ export interface TusOptions {
   endpoint: string
   name?: string
   contentType?: string
+  /** the account folder (a/b) the file goes to; made if missing (API key uploads only) */
+  folder?: string
   size: number
   chunkSize: number
   onProgress?: ProgressListener
@@ -24,7 +26,7 @@ const TUS = { 'tus-resumable': '1.0.0' }
 
 /** answers the Cairn-CID of the finished upload */
 export async function tusUpload (t: Transport, source: Blob | ReadableStream<Uint8Array>, o: TusOptions): Promise<{ cid: string, url: string }> {
-  const meta = [['filename', o.name ?? 'file'], ['filetype', o.contentType ?? ''], ['cid-version', '1']]
+  const meta = [['filename', o.name ?? 'file'], ['filetype', o.contentType ?? ''], ['cid-version', '1'], ['folder', o.folder ?? '']]
     .filter(([, v]) => v !== '').map(([k, v]) => `${k} ${b64(v)}`).join(',')
   let url = o.resumeUrl
   let offset = 0

@@ -432,6 +432,12 @@ const migrations: Record<string, Migration> = {
         .execute()
       await db.schema.createIndex('share_links_account_created').on('share_links').columns(['account_id', 'created_at']).execute()
     }
+  },
+  '0009_session_keys': {
+    async up (db: Kysely<any>) {
+      // 1: a session key made by a password login (POST /api/v1/users/login), which has its own call budget
+      await db.schema.alterTable('api_keys').addColumn('session', 'integer', c => c.notNull().defaultTo(0)).execute()
+    }
   }
 }
 

@@ -107,6 +107,8 @@ export interface ApiKeysTable {
   expires_at: number | null
   last_used_at: number | null
   revoked_at: number | null
+  /** (0009) 1: a session key from a password login (its own call budget in the gateway) */
+  session: number
 }
 
 export interface PacksTable {

@@ -34,8 +34,10 @@ export async function gatewayDialect (app: FastifyInstance, deps: GatewayDeps): 
     void sendError(reply, 404, `Unknown endpoint: ${req.method} ${req.url.split('?')[0]}`)
   })
 
-  const limit = async (cls: RateClass, who: string): Promise<void> => {
-    const { limit, windowMs } = rates[cls]
+  const limit = async (cls: RateClass, who: string, session = false): Promise<void> => {
+    const { windowMs } = rates[cls]
+    // a browser's session key (POST /users/login) browses with many small calls: its own budget
+    const limit = session && cls === 'call' ? limits.sessionCallsPerHour : rates[cls].limit
     if (limit <= 0) return
     const d = await core.rateLimiter.hit(`gateway:${cls}:${who}`, limit, windowMs)
     if (!d.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(d.retryAfterMs / 1000)))
@@ -53,7 +55,7 @@ export async function gatewayDialect (app: FastifyInstance, deps: GatewayDeps): 
     }
     const principal = await authenticate(core, req)
     ;(req as FastifyRequest & { principal?: unknown }).principal = principal
-    await limit(cls, principal.keyId)
+    await limit(cls, principal.keyId, principal.session)
   })
 
   userRoutes(app, deps)

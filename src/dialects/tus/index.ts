@@ -7,7 +7,8 @@
  * created it, and to nobody else it exists (404).
  *
  * A finished upload is imported like any other upload, streaming from the tus file into the
- * core: with an API key into the account's files (the top level, as a FluxDrive put), with a
+ * core: with an API key into the account's files (the top level, or the folder a/b named by
+ * the `folder` metadata, made if missing, as the gateway's upload does), with a
  * session token into the session's bucket under its rules. The CID is answered in the `Cairn-CID` header of the
  * request that finished it and kept in the upload's metadata (`cid`, seen by HEAD), and the
  * temporary file is removed.
@@ -21,6 +22,7 @@ import { Server } from '@tus/server'
 import type { Upload } from '@tus/utils'
 import type { Principal } from '../../core/accounts.js'
 import { FILES_SPACE } from '../../core/drive.js'
+import { parseFolderPath } from '../../core/paths.js'
 import type { Core } from '../../core/core.js'
 import type { ImportProfile } from '../../core/content/profiles.js'
 import { CairnError, isCairnError, RateLimitedError } from '../../core/errors.js'
@@ -78,7 +80,7 @@ export async function tusDialect (app: FastifyInstance, { core }: { core: Core, 
     const account = owner.principal.account
     const [entry] = await core.drive.putFiles(account, TUS_SPACE, (async function * () {
       yield { filename: name ?? undefined, mimetype: meta.filetype ?? meta.type ?? undefined, content }
-    })(), { profile, budget: await core.drive.budgetFor(account) })
+    })(), { profile, budget: await core.drive.budgetFor(account), folderPath: meta.folder ?? undefined })
     return entry.cid ?? ''
   }
 
@@ -136,6 +138,11 @@ export async function tusDialect (app: FastifyInstance, { core }: { core: Core, 
       const metadata: Record<string, string | null> = {}
       for (const [k, v] of Object.entries(upload.metadata ?? {})) if (!k.startsWith('cairn-') && k !== 'cid') metadata[k] = v
       metadata['cairn-owner'] = ownerTag(owner)
+      // the target folder (a/b, made if missing) of an API key's upload: checked now, not after the bytes
+      if (metadata.folder != null) {
+        if (owner.kind === 'session') throw new TusError(400, 'folder metadata is for API key uploads; a session\'s files go to its bucket\n')
+        try { metadata.folder = parseFolderPath(metadata.folder).join('/') } catch (err) { throw tusErrorOf(err) }
+      }
       if (upload.size !== undefined) {
         const account = owner.principal.account
         const budget = await core.drive.budgetFor(account)

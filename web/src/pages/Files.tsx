@@ -16,13 +16,15 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
   const [order, setOrder] = useState<'asc' | 'desc'>('desc')
   const [page, setPage] = useState(1)
   const [files, setFiles] = useState<FileRecord[]>([])
-  const [folders, setFolders] = useState<string[]>([])
+  const [folders, setFolders] = useState<Array<{ id: string, name: string }>>([])
   const [meta, setMeta] = useState({ total: 0, total_pages: 0 })
   const [error, setError] = useState<string>()
   const [loading, setLoading] = useState(false)
   const [preview, setPreview] = useState<FileRecord>()
   const [sharing, setSharing] = useState<FileRecord>()
   const [deleting, setDeleting] = useState<FileRecord>()
+  const [renaming, setRenaming] = useState<Item>()
+  const [moving, setMoving] = useState<Item>()
   const flat = query !== '' || sortBy !== 'uploaded_at' || order !== 'desc'
 
   const load = useCallback(async () => {
@@ -33,7 +35,7 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
         setFiles(r.files); setFolders([]); setMeta(r.meta)
       } else {
         const r = await client.files.folder(path, { page, pageSize: PAGE_SIZE })
-        setFiles(r.files); setFolders(r.folders.map(f => f.name)); setMeta(r.meta)
+        setFiles(r.files); setFolders(r.folders.map(f => ({ id: f.id, name: f.name }))); setMeta(r.meta)
       }
     } catch (err) { setError(errorText(err)) } finally { setLoading(false) }
   }, [client, flat, page, path, query, sortBy, order])
@@ -76,9 +78,13 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
       <p className="muted" aria-live="polite">{loading ? 'Loading…' : `${meta.total} item${meta.total === 1 ? '' : 's'}`}</p>
       <ul className="file-list" aria-label="Folders and files">
         {folders.map(f => (
-          <li key={`d:${f}`} className="file folder">
+          <li key={`d:${f.id}`} className="file folder">
             <span className="thumb badge" aria-hidden="true">DIR</span>
-            <button type="button" className="link name" onClick={() => { go(path === '' ? f : `${path}/${f}`) }}>{f}</button>
+            <button type="button" className="link name" onClick={() => { go(path === '' ? f.name : `${path}/${f.name}`) }}>{f.name}</button>
+            <div className="actions">
+              <button type="button" className="small" onClick={() => { setRenaming({ id: f.id, name: f.name, folder: true }) }} aria-label={`Rename folder ${f.name}`}>Rename</button>
+              <button type="button" className="small" onClick={() => { setMoving({ id: f.id, name: f.name, folder: true }) }} aria-label={`Move folder ${f.name}`}>Move</button>
+            </div>
           </li>
         ))}
         {files.map(f => (
@@ -94,6 +100,8 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
             <div className="actions">
               <button type="button" className="small" onClick={() => { setSharing(f) }} aria-label={`Share ${f.original_filename}`}>Share</button>
               <button type="button" className="small" onClick={() => { void act(async () => { await (f.pinned ? client.files.unpin(f.cid) : client.files.pin(f.cid)) }) }} aria-label={`${f.pinned ? 'Unpin' : 'Pin'} ${f.original_filename}`}>{f.pinned ? 'Unpin' : 'Pin'}</button>
+              {f.id !== undefined && <button type="button" className="small" onClick={() => { setRenaming({ id: f.id ?? '', name: f.original_filename, folder: false }) }} aria-label={`Rename ${f.original_filename}`}>Rename</button>}
+              {f.id !== undefined && <button type="button" className="small" onClick={() => { setMoving({ id: f.id ?? '', name: f.original_filename, folder: false }) }} aria-label={`Move ${f.original_filename}`}>Move</button>}
               <button type="button" className="small danger" onClick={() => { setDeleting(f) }} aria-label={`Delete ${f.original_filename}`}>Delete</button>
             </div>
           </li>
@@ -108,6 +116,8 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
       )}
       {preview !== undefined && <PreviewDialog client={client} file={preview} onClose={() => { setPreview(undefined) }} />}
       {sharing !== undefined && <ShareDialog client={client} file={sharing} onClose={() => { setSharing(undefined) }} />}
+      {renaming !== undefined && <RenameDialog client={client} item={renaming} onClose={() => { setRenaming(undefined) }} onDone={() => { setRenaming(undefined); void load() }} />}
+      {moving !== undefined && <MoveDialog client={client} item={moving} from={flat ? undefined : path} onClose={() => { setMoving(undefined) }} onDone={() => { setMoving(undefined); void load() }} />}
       {deleting !== undefined && (
         <Modal title={`Delete ${deleting.original_filename}?`} onClose={() => { setDeleting(undefined) }}>
           <p>Every copy of this file (CID <code className="cid">{deleting.cid}</code>) goes from your account, and its share links stop working. This cannot be undone.</p>
@@ -118,6 +128,80 @@ export function FilesPage ({ client }: PageProps): React.JSX.Element {
         </Modal>
       )}
     </section>
+  )
+}
+
+/** a file or folder to rename or move (its entry id) */
+interface Item { id: string, name: string, folder: boolean }
+
+function RenameDialog ({ client, item, onClose, onDone }: { client: PageProps['client'], item: Item, onClose: () => void, onDone: () => void }): React.JSX.Element {
+  const [name, setName] = useState(item.name)
+  const [error, setError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+  const input = useRef<HTMLInputElement>(null)
+  // after the dialog opened (its effect runs first): the name, without its extension, selected
+  useEffect(() => {
+    const el = input.current
+    if (el === null) return
+    el.focus()
+    const dot = item.folder ? -1 : el.value.lastIndexOf('.')
+    el.setSelectionRange(0, dot > 0 ? dot : el.value.length)
+  }, [item])
+  const submit = async (): Promise<void> => {
+    setError(undefined); setBusy(true)
+    try { await client.files.rename(item.id, name); onDone() } catch (err) { setError(errorText(err)) } finally { setBusy(false) }
+  }
+  return (
+    <Modal title={`Rename ${item.folder ? 'folder ' : ''}${item.name}`} onClose={onClose}>
+      <form onSubmit={e => { e.preventDefault(); void submit() }}>
+        <label htmlFor="rename-name">New name</label>
+        <input id="rename-name" ref={input} type="text" value={name} required maxLength={item.folder ? 200 : 255} onChange={e => { setName(e.target.value) }} />
+        <ErrorNote error={error} />
+        <div className="row">
+          <button type="submit" className="primary" disabled={busy || name.trim() === '' || name === item.name}>Rename</button>
+          <button type="button" onClick={onClose}>Cancel</button>
+        </div>
+      </form>
+    </Modal>
+  )
+}
+
+function MoveDialog ({ client, item, from, onClose, onDone }: { client: PageProps['client'], item: Item, from: string | undefined, onClose: () => void, onDone: () => void }): React.JSX.Element {
+  const [folders, setFolders] = useState<Array<{ id: string, path: string }>>()
+  const [target, setTarget] = useState('')
+  const [error, setError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+  const select = useRef<HTMLSelectElement>(null)
+  useEffect(() => { select.current?.focus() }, [folders])
+  useEffect(() => {
+    const ac = new AbortController()
+    client.files.folders({ signal: ac.signal }).then(setFolders, err => { if (!ac.signal.aborted) setError(errorText(err)) })
+    return () => { ac.abort() }
+  }, [client])
+  // a folder cannot go into itself or below it: leave those out of the choices
+  const self = folders?.find(f => f.id === item.id)?.path
+  const choices = (folders ?? []).filter(f => self === undefined || (f.path !== self && !f.path.startsWith(self + '/')))
+  const submit = async (): Promise<void> => {
+    setError(undefined); setBusy(true)
+    try { await client.files.move(item.id, target); onDone() } catch (err) { setError(errorText(err)) } finally { setBusy(false) }
+  }
+  return (
+    <Modal title={`Move ${item.folder ? 'folder ' : ''}${item.name}`} onClose={onClose}>
+      <form onSubmit={e => { e.preventDefault(); void submit() }}>
+        {from !== undefined && <p className="muted">Now in: {from === '' ? 'the top level' : from}</p>}
+        <label htmlFor="move-target">Move to folder</label>
+        <select id="move-target" ref={select} value={target} disabled={folders === undefined} onChange={e => { setTarget(e.target.value) }}>
+          <option value="">Top level</option>
+          {choices.map(f => <option key={f.id} value={f.id}>{f.path}</option>)}
+        </select>
+        {folders === undefined && error === undefined && <p aria-live="polite">Loading folders…</p>}
+        <ErrorNote error={error} />
+        <div className="row">
+          <button type="submit" className="primary" disabled={busy || folders === undefined}>Move</button>
+          <button type="button" onClick={onClose}>Cancel</button>
+        </div>
+      </form>
+    </Modal>
   )
 }
 

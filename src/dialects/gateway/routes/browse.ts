@@ -44,7 +44,7 @@ function ttlOf (v: unknown, dflt: number | undefined, max: number): number | und
 
 /** a file record with, for an image that has one, a signed URL of its thumbnail on the files origin */
 export async function fileViewWithThumb (core: GatewayDeps['core'], e: Entry): Promise<Record<string, unknown>> {
-  const v = fileView(e)
+  const v: Record<string, unknown> = { id: e.id, ...fileView(e) }
   if (e.thumbnailCid !== null) v.thumbnail_url = (await core.gateway.sign(parseCid(e.thumbnailCid), VIEW_URL_SECONDS)).url
   return v
 }
@@ -73,7 +73,7 @@ export function browseRoutes (app: FastifyInstance, { core }: GatewayDeps): void
               type: 'object',
               properties: {
                 path: { type: 'string' },
-                folders: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, created_at: { type: 'string', format: 'date-time' } } } },
+                folders: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, created_at: { type: 'string', format: 'date-time' } } } },
                 files: { type: 'array', items: fileRecord }
               }
             },
@@ -93,9 +93,76 @@ export function browseRoutes (app: FastifyInstance, { core }: GatewayDeps): void
     const page = Math.min(q.page, 1_000_000)
     const folderId = await core.drive.findFolder(account.id, FILES_SPACE, path)
     const { entries, total } = await core.drive.list(account.id, FILES_SPACE, { folderId, offset: (page - 1) * pageSize, limit: pageSize, includeFolders: true })
-    const folders = entries.filter(e => e.kind === 'folder').map(e => ({ name: e.name, created_at: iso(e.createdAt) }))
+    const folders = entries.filter(e => e.kind === 'folder').map(e => ({ id: e.id, name: e.name, created_at: iso(e.createdAt) }))
     const files = await Promise.all(entries.filter(e => e.kind !== 'folder').map(withThumb))
     return { status: 200, data: { path, folders, files }, meta: { page, page_size: pageSize, total, total_pages: Math.ceil(total / pageSize) } }
+  })
+
+  app.get('/folders/all', {
+    config: { rate: 'call' },
+    schema: {
+      summary: 'Every folder of the account\'s files with its path, sorted by path (a folder picker\'s list; at most 10000)',
+      response: {
+        200: { type: 'object', properties: { status: { type: 'integer' }, data: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, path: { type: 'string' } } } } } },
+        ...authErrors
+      }
+    }
+  }, async req => {
+    const { account } = principalOf(req)
+    return { status: 200, data: await core.drive.folderPaths(account.id, FILES_SPACE) }
+  })
+
+  app.patch('/entries/:id', {
+    config: { rate: 'call' },
+    schema: {
+      summary: 'Rename a file or folder and/or move it to another folder: {name?, folder?}',
+      description: 'id: an entry id from /folders or /files (`id`). name: the new name (Unicode kept; no "/", "\\" or control characters; up to 255 characters, 200 for a folder). folder: the target folder as a path (a/b) or a folder id; "" is the top level; it must exist. A name already used in the target folder is 409 (nothing is replaced); a folder moved into itself is 400; another account\'s item is 404.',
+      params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      body: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          folder: { type: 'string', description: 'a/b, a folder id, or "" for the top level' }
+        }
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            status: { type: 'integer' },
+            message: { type: 'string' },
+            data: {
+              type: 'object',
+              properties: {
+                ...fileRecord.properties,
+                kind: { type: 'string', enum: ['file', 'directory', 'folder'] },
+                name: { type: 'string' },
+                folder: { type: 'string', description: 'the path of the folder it is now in ("" the top level)' },
+                path: { type: 'string', description: 'a folder\'s own path' }
+              }
+            }
+          }
+        },
+        400: errorBody,
+        404: errorBody,
+        409: errorBody,
+        ...authErrors
+      }
+    }
+  }, async req => {
+    const { account } = principalOf(req)
+    const id = (req.params as { id: string }).id
+    const b = (req.body ?? {}) as { name?: unknown, folder?: unknown }
+    if (b.name === undefined && b.folder === undefined) throw invalid('Give a new name, a folder, or both')
+    if (b.folder !== undefined && typeof b.folder !== 'string') throw invalid('folder must be a string')
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw new CairnError('not_found', 'File or folder not found')
+    const folderId = b.folder === undefined ? undefined : await core.drive.findFolder(account.id, FILES_SPACE, b.folder.replace(/^\/+|\/+$/g, ''))
+    const e = await core.drive.moveEntry(account.id, FILES_SPACE, id, { name: b.name, folderId })
+    const folder = await core.drive.folderPathOf(e.parentId)
+    const data = e.kind === 'folder'
+      ? { id: e.id, kind: e.kind, name: e.name, folder, path: folder === '' ? e.name : `${folder}/${e.name}` }
+      : { ...await withThumb(e), kind: e.kind, name: e.name, folder }
+    return { status: 200, message: e.kind === 'folder' ? 'Folder updated' : 'File updated', data }
   })
 
   app.get('/content/:cid', {

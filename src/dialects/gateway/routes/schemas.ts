@@ -29,6 +29,7 @@ export const taskParam = {
 export const fileRecord = {
   type: 'object',
   properties: {
+    id: { type: 'string', description: 'listings only: the entry\'s id (one upload of the file; the same CID may be in several places), for PATCH /entries/{id}' },
     cid: { type: 'string', description: 'CIDv1 (unixfs-v1-2025 for uploads here: bafkrei... for a file up to 1 MiB)' },
     original_filename: { type: 'string' },
     size: { type: 'integer' },
