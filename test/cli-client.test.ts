@@ -374,10 +374,17 @@ describe('cairn client commands against a real server', () => {
     assert.deepEqual(tree.files.map((f: { path: string }) => f.path).sort(), ['cover.txt', 'raw/x.bin'])
     const piped = await ok(cfg, ['put', '-', '--name', 'piped.txt', '--folder', 'docs/album/raw'], { input: 'piped\n' })
     assert.equal(piped.uploads[0].folder, 'docs/album/raw')
+    // above 16 MiB a file goes over tus, into its folder all the same
+    const bigPath = join(tmp, 'big-in-folder.bin')
+    await writeFile(bigPath, deterministicBytes(17 * 1024 * 1024, 'big-in-folder'))
+    const inFolder = await ok(cfg, ['put', bigPath, '--folder', 'docs/big'])
+    assert.equal(inFolder.uploads[0].folder, 'docs/big')
+    const bigLs = await ok(cfg, ['ls', '--folder', 'docs/big'])
+    assert.deepEqual(bigLs.files.map((f: { cid: string }) => f.cid), [inFolder.uploads[0].cid])
 
     const docs = await ok(cfg, ['ls', '--folder', 'docs'])
     assert.equal(docs.path, 'docs')
-    assert.deepEqual(docs.folders.map((f: { name: string }) => f.name), ['album'])
+    assert.deepEqual(docs.folders.map((f: { name: string }) => f.name).sort(), ['album', 'big'])
     assert.deepEqual(docs.files.map((f: { original_filename: string }) => f.original_filename), ['note.txt'])
     assert.equal(docs.files[0].cid, one.uploads[0].cid)
     const raw = await ok(cfg, ['ls', '--folder', 'docs/album/raw', '--all'])

@@ -44,8 +44,7 @@ export function fileCommands (cli: Command): void {
         let out: PutResult
         if (kinds[i] === 'stdin') out = await putStdin(run, client, o.name, folder)
         else if (kinds[i] === 'folder') out = folder === undefined ? await putFolder(run, client, p, o) : await putIntoFolder(run, client, p, folder, o)
-        else if (folder !== undefined) out = await putPlain(run, client, p, folder, o.name)
-        else out = await putFile(run, client, p, { name: o.name, resume: o.resume, server: r.profile.url, apiKey: r.profile.apiKey as string })
+        else out = await putFile(run, client, p, { name: o.name, folder, resume: o.resume, server: r.profile.url, apiKey: r.profile.apiKey as string })
         results.push(out)
         if (!run.json && paths.length > 1) process.stdout.write(line(out) + '\n')
       }
@@ -246,14 +245,16 @@ async function gatewayShare (run: Run, cid: string, o: { filename?: string, down
   emit(run.json, { cid: info.cid, url: u.toString(), kind: 'gateway', public: true, checked: served }, () => u.toString())
 }
 
-async function putFile (run: Run, client: CairnClient, path: string, o: { name?: string, resume: boolean, server: string, apiKey: string }): Promise<PutResult> {
+/** one file, to the top level or into an account folder; big ones over tus, resumed when the same put is run again */
+async function putFile (run: Run, client: CairnClient, path: string, o: { name?: string, folder?: string, resume: boolean, server: string, apiKey: string }): Promise<PutResult> {
   const blob = await fileFromPath(path)
   const name = o.name ?? blob.name
-  const k = await uploadKey(o.server, o.apiKey, path)
+  const k = await uploadKey(o.server, o.apiKey, path, o.folder)
   const saved = o.resume ? resumeUrlFor(k.key) : undefined
-  const bar = ProgressBar.for(name, run.quiet)
+  const bar = ProgressBar.for(o.folder === undefined ? name : `${o.folder}/${name}`, run.quiet)
   const up = async (resumeUrl?: string): Promise<FileRecord> => await client.files.upload(blob, {
     name,
+    folder: o.folder,
     resumeUrl,
     onResumeUrl: url => { saveResumeUrl(k.key, { url, path: k.path, size: k.size }) },
     onProgress: p => { bar.update(p.loaded, p.total) },
@@ -274,7 +275,7 @@ async function putFile (run: Run, client: CairnClient, path: string, o: { name?:
     }
   } finally { bar.done() }
   forgetResumeUrl(k.key)
-  return { path, type: 'file', cid: f.cid, name: f.original_filename, size: f.size, ...(saved === undefined ? {} : { resumed: true }) }
+  return { path, type: 'file', cid: f.cid, name: f.original_filename, size: f.size, ...(o.folder === undefined ? {} : { folder: o.folder }), ...(saved === undefined ? {} : { resumed: true }) }
 }
 
 async function putFolder (run: Run, client: CairnClient, path: string, o: { name?: string, cidVersion?: 0 | 1, hidden?: boolean }): Promise<PutResult> {
@@ -297,21 +298,6 @@ async function putStdin (run: Run, client: CairnClient, name: string | undefined
   } finally { bar.done() }
 }
 
-/**
- * one file into an account folder: a plain upload (POST /files/upload with a folder field),
- * since the tus endpoint takes no folder; so not resumable, and the server's size limit for
- * one request applies
- */
-async function putPlain (run: Run, client: CairnClient, path: string, folder: string, name?: string): Promise<PutResult> {
-  const blob = await fileFromPath(path)
-  const label = name ?? blob.name
-  const bar = ProgressBar.for(`${folder}/${label}`, run.quiet)
-  try {
-    const f = await client.files.upload(blob, { name: label, folder, resumable: false, onProgress: p => { bar.update(p.loaded, p.total) }, signal: run.signal })
-    return { path, type: 'file', cid: f.cid, name: f.original_filename, size: f.size, folder }
-  } finally { bar.done() }
-}
-
 /** a directory's files one by one into <folder>/<directory name>/<their folders>, as the web app's folder upload does */
 async function putIntoFolder (run: Run, client: CairnClient, path: string, folder: string, o: { name?: string, hidden?: boolean }): Promise<PutResult> {
   const entries = await folderFromPath(path, { hidden: o.hidden })
@@ -324,7 +310,7 @@ async function putIntoFolder (run: Run, client: CairnClient, path: string, folde
     const file = basename(e.path)
     const bar = ProgressBar.for(`${dir}/${file}`, run.quiet)
     try {
-      const f = await client.files.upload(e.blob, { name: file, folder: dir, resumable: false, onProgress: p => { bar.update(p.loaded, p.total) }, signal: run.signal })
+      const f = await client.files.upload(e.blob, { name: file, folder: dir, onProgress: p => { bar.update(p.loaded, p.total) }, signal: run.signal })
       files.push({ path: e.path, cid: f.cid, size: f.size })
     } finally { bar.done() }
   }

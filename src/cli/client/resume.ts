@@ -20,11 +20,11 @@ function load (): Record<string, Entry> {
   try { return JSON.parse(text) as Record<string, Entry> } catch { return {} }
 }
 
-export async function uploadKey (server: string, apiKey: string, path: string): Promise<{ key: string, size: number, path: string }> {
+export async function uploadKey (server: string, apiKey: string, path: string, folder = ''): Promise<{ key: string, size: number, path: string }> {
   const abs = resolve(path)
   const st = await stat(abs)
   // the key is hashed in: a resume URL is only offered back to the account that made it
-  const key = createHash('sha256').update([server, createHash('sha256').update(apiKey).digest('hex'), abs, st.size, st.mtimeMs].join('\n')).digest('hex')
+  const key = createHash('sha256').update([server, createHash('sha256').update(apiKey).digest('hex'), abs, st.size, st.mtimeMs, folder].join('\n')).digest('hex')
   return { key, size: st.size, path: abs }
 }
 
