@@ -3,29 +3,27 @@
  * beside it, flushed, then renamed over the old copy, so a re-sent part replaces the earlier
  * one atomically and a cut-off part leaves the earlier one intact. Memory holds one chunk.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CairnError } from '../../core/errors.js'
 import type { PartStore, PartWrite } from '../../core/ports/part-store.js'
-import { Sha256Stream } from '../../core/content/sha256-stream.js'
 
 const ID_RE = /^[A-Za-z0-9_-]{8,64}$/
 const WRITE_BATCH = 1024 * 1024
 /** start flushing to disk every this many bytes while the part arrives, so the last flush is short */
 const SYNC_EVERY = 4 * 1024 * 1024
 
-/** shared batches kept for the next parts (allocating 1 MiB per batch would keep the GC busy) */
-const freeBatches: Uint8Array[] = []
-const MAX_FREE_BATCHES = 8
-
-function takeBatch (): Uint8Array {
-  return freeBatches.pop() ?? new Uint8Array(new SharedArrayBuffer(WRITE_BATCH))
-}
-
-function giveBatches (batches: Uint8Array[]): void {
-  for (const b of batches.splice(0)) if (freeBatches.length < MAX_FREE_BATCHES) freeBatches.push(b)
+/** what is left of `parts` after the first `n` bytes were written */
+function rest (parts: Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (const p of parts) {
+    if (n >= p.byteLength) { n -= p.byteLength; continue }
+    out.push(n > 0 ? p.subarray(n) : p)
+    n = 0
+  }
+  return out
 }
 
 function checkId (id: string): void {
@@ -58,75 +56,50 @@ export class FsPartStore implements PartStore {
     await mkdir(join(this.dir, uploadId), { recursive: true })
     const tmp = `${final}.${randomBytes(6).toString('hex')}.tmp`
     const fh = await open(tmp, 'wx')
-    const hash = new Sha256Stream()
+    const hash = createHash('sha256')
     let size = 0
     // a flush of what is written so far runs while the rest arrives (at most one at a time)
     let syncing: Promise<void> | undefined
     let syncError: unknown
     let unsynced = 0
-    // the batch written and hashed while the next one fills (its memory is reused after)
-    let pending: Promise<unknown> | undefined
-    let sha256: string
     try {
       try {
-        // socket reads are ~64 KiB: copy them into shared batches of 1 MiB, each written with one
-        // write and hashed (the part's tag) by a worker thread reading the same memory
-        const spare: Uint8Array[] = [takeBatch(), takeBatch()]
-        let batch = spare.pop() as Uint8Array
-        let fill = 0
-        const writeAll = async (view: Uint8Array): Promise<void> => {
-          let off = 0
-          while (off < view.byteLength) {
-            const { bytesWritten } = await fh.write(view, off, view.byteLength - off)
-            off += bytesWritten
+        // socket reads are ~64 KiB: write them in batches of about 1 MiB, one writev each
+        let batch: Uint8Array[] = []
+        let batched = 0
+        const flush = async (): Promise<void> => {
+          let pending = batch
+          batch = []
+          batched = 0
+          while (pending.length > 0) {
+            const { bytesWritten } = await fh.writev(pending)
+            pending = rest(pending, bytesWritten)
+            unsynced += bytesWritten
           }
-          unsynced += view.byteLength
           if (unsynced >= SYNC_EVERY && syncing === undefined) {
             unsynced = 0
             // a failed flush fails the part, even if a later one succeeds (the kernel may have dropped the pages)
             syncing = fh.datasync().catch((err: unknown) => { syncError ??= err }).finally(() => { syncing = undefined })
           }
         }
-        const flush = async (): Promise<void> => {
-          if (fill === 0) return
-          const full = batch
-          const view = full.subarray(0, fill)
-          await pending // the batch before: written and hashed, in order
-          pending = Promise.all([writeAll(view), hash.update(view)]).then(() => { spare.push(full) })
-          pending.catch(() => {})
-          batch = spare.pop() ?? takeBatch()
-          fill = 0
+        for await (const chunk of source) {
+          signal?.throwIfAborted()
+          hash.update(chunk)
+          batch.push(chunk)
+          batched += chunk.byteLength
+          size += chunk.byteLength
+          if (batched >= WRITE_BATCH) await flush()
         }
-        try {
-          for await (const chunk of source) {
-            signal?.throwIfAborted()
-            size += chunk.byteLength
-            let off = 0
-            while (off < chunk.byteLength) {
-              const n = Math.min(chunk.byteLength - off, WRITE_BATCH - fill)
-              batch.set(n === chunk.byteLength ? chunk : chunk.subarray(off, off + n), fill)
-              fill += n
-              off += n
-              if (fill === WRITE_BATCH) await flush()
-            }
-          }
-          await flush()
-          await pending
-          sha256 = await hash.digest()
-        } finally {
-          await pending?.catch(() => {})
-          giveBatches(spare)
-        }
+        await flush()
         signal?.throwIfAborted()
         await syncing
         if (syncError !== undefined) throw syncError
         await fh.datasync()
       } finally {
-        hash.drop()
         await syncing
         await fh.close()
       }
-      const written = { size, sha256 }
+      const written = { size, sha256: hash.digest('hex') }
       await decide({
         ...written,
         keep: async () => {
