@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { startServer, type TestServer } from './helpers/server.js'
@@ -112,6 +113,10 @@ describe('Upload API: sessions and buckets', () => {
     const t1 = await putPart(s, sess.token, u, 1, parts[0])
     assert.equal(t1.status, 200)
     assert.notEqual(t1.body.tag, wrong.body.tag, 're-sent part has its own tag')
+    // a tag is the SHA-256 of the part's bytes (part 3 spans more than one of the store's 1 MiB batches)
+    const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+    assert.deepEqual([t1.body.tag, t2.body.tag, t3.body.tag], parts.map(sha))
+    assert.equal(t3.body.size, parts[2].length)
 
     const during = await api(s, 'GET', `/buckets/file/${u.key}`, sess.token)
     assert.equal(during.body.completed, false)
