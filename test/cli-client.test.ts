@@ -14,8 +14,8 @@ import { join } from 'node:path'
 import { deterministicBytes } from './helpers/data.js'
 import { expectedFolderCid } from './helpers/folder-cid.js'
 import { codeIn, eventually, freshEmail, outbox, PASSWORD } from './helpers/gateway.js'
-import { startServer, type TestServer } from './helpers/server.js'
-import { freePort } from './helpers/web.js'
+import type { TestServer } from './helpers/server.js'
+import { startWebServer } from './helpers/web.js'
 import { btcWallet } from './helpers/wallets.js'
 import { tenant } from './helpers/fluidcloud.js'
 import { CairnClient } from '../packages/sdk/src/index.js'
@@ -68,14 +68,8 @@ describe('cairn client commands against a real server', () => {
   let email: string
   before(async () => {
     // share links name the files origin (CAIRN_FILES_ORIGIN): make it where the files server listens
-    const port = await freePort()
-    s = await startServer({
-      CAIRN_FILES_PORT: String(port),
-      CAIRN_FILES_ORIGIN: `http://127.0.0.1:${port}`,
-      CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN: '0',
-      CAIRN_GATEWAY_UPLOADS_PER_HOUR: '0',
+    s = await startWebServer({
       CAIRN_GATEWAY_RETRIEVALS_PER_HOUR: '0',
-      CAIRN_GATEWAY_CALLS_PER_HOUR: '0',
       CAIRN_GATEWAY_BULK_DELETE_SYNC_MAX: '2',
       CAIRN_GC_GRACE_SECONDS: '3600'
     })

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { startServer, type TestServer } from './helpers/server.js'
 import { json } from './helpers/http.js'
 import { call, freshEmail, PASSWORD, register } from './helpers/gateway.js'
-import { freePort, pngBytes } from './helpers/web.js'
+import { pngBytes, startWebServer } from './helpers/web.js'
 import { CairnClient, AuthError, NotFoundError, CairnApiError } from '../packages/sdk/src/index.js'
 
 describe('web app server pieces through the SDK', () => {
@@ -17,14 +17,7 @@ describe('web app server pieces through the SDK', () => {
   let email: string
   let anon: CairnClient
   before(async () => {
-    const port = await freePort()
-    s = await startServer({
-      CAIRN_FILES_PORT: String(port),
-      CAIRN_FILES_ORIGIN: `http://127.0.0.1:${port}`,
-      CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN: '0',
-      CAIRN_GATEWAY_CALLS_PER_HOUR: '0',
-      CAIRN_GATEWAY_UPLOADS_PER_HOUR: '0'
-    })
+    s = await startWebServer()
     email = freshEmail()
     anon = new CairnClient({ baseUrl: s.url })
     await anon.keys.register(email, PASSWORD)

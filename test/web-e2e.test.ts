@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { startServer, type TestServer } from './helpers/server.js'
+import type { TestServer } from './helpers/server.js'
 import { serviceOrSkip } from './helpers/services.js'
 import { freshEmail, PASSWORD } from './helpers/gateway.js'
-import { freePort, pngBytes } from './helpers/web.js'
+import { pngBytes, startWebServer } from './helpers/web.js'
 
 const chromiumPath = serviceOrSkip('CAIRN_TEST_CHROMIUM', 'chromium (web app end-to-end)')
 export const SHOTS = join(process.cwd(), 'test-results', 'web')
@@ -29,14 +29,7 @@ if (chromiumPath !== undefined) {
     let tmp: string
     const cspErrors: string[] = []
     before(async () => {
-      const port = await freePort()
-      s = await startServer({
-        CAIRN_FILES_PORT: String(port),
-        CAIRN_FILES_ORIGIN: `http://127.0.0.1:${port}`,
-        CAIRN_GATEWAY_ACCOUNT_CALLS_PER_10MIN: '0',
-        CAIRN_GATEWAY_CALLS_PER_HOUR: '0',
-        CAIRN_GATEWAY_UPLOADS_PER_HOUR: '0'
-      })
+      s = await startWebServer()
       tmp = await mkdtemp(join(tmpdir(), 'cairn-web-'))
       await mkdir(SHOTS, { recursive: true })
       // without the background-networking flags chromium waits on the network this machine does not have
