@@ -8,44 +8,34 @@
  * used blocks go first; large blocks (file data) are never kept.
  */
 export class BlockCache {
-  private readonly blocks = new Map<string, Uint8Array>()
-  private bytes = 0
+  private readonly blocks: LruMap<string, Uint8Array>
 
-  constructor (private readonly maxBytes = 32 * 1024 * 1024, private readonly maxBlock = 64 * 1024) {}
+  constructor (maxBytes = 32 * 1024 * 1024, private readonly maxBlock = 64 * 1024) {
+    this.blocks = new LruMap(maxBytes, b => b.byteLength)
+  }
 
   /** the block with multihash key `mh`, if cached */
   get (mh: string): Uint8Array | undefined {
-    const b = this.blocks.get(mh)
-    if (b !== undefined) { // most recently used last
-      this.blocks.delete(mh)
-      this.blocks.set(mh, b)
-    }
-    return b
+    return this.blocks.get(mh)
   }
 
   /** keep `block` (read from the store, so it is the block of `mh`) if it is small */
   set (mh: string, block: Uint8Array): void {
     if (block.byteLength > this.maxBlock || this.blocks.has(mh)) return
     this.blocks.set(mh, block)
-    this.bytes += block.byteLength
-    while (this.bytes > this.maxBytes) {
-      const [oldest, b] = this.blocks.entries().next().value as [string, Uint8Array]
-      this.blocks.delete(oldest)
-      this.bytes -= b.byteLength
-    }
   }
 
   clear (): void {
     this.blocks.clear()
-    this.bytes = 0
   }
 }
 
-/** A map that keeps its `max` most recently used entries. */
+/** A map that keeps its most recently used entries while their total weight (by default: their count) is at most `max`. */
 export class LruMap<K, V> {
   private readonly map = new Map<K, V>()
+  private total = 0
 
-  constructor (private readonly max: number) {}
+  constructor (private readonly max: number, private readonly weight: (value: V) => number = () => 1) {}
 
   get (key: K): V | undefined {
     const v = this.map.get(key)
@@ -56,13 +46,27 @@ export class LruMap<K, V> {
     return v
   }
 
+  has (key: K): boolean {
+    return this.map.has(key)
+  }
+
   set (key: K, value: V): void {
-    this.map.delete(key)
+    const old = this.map.get(key)
+    if (old !== undefined) {
+      this.map.delete(key)
+      this.total -= this.weight(old)
+    }
     this.map.set(key, value)
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K)
+    this.total += this.weight(value)
+    while (this.total > this.max) {
+      const [oldest, v] = this.map.entries().next().value as [K, V]
+      this.map.delete(oldest)
+      this.total -= this.weight(v)
+    }
   }
 
   clear (): void {
     this.map.clear()
+    this.total = 0
   }
 }
