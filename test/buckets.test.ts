@@ -7,13 +7,29 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { startServer, type TestServer } from './helpers/server.js'
 import { form, json, post } from './helpers/http.js'
 import { deterministicBytes } from './helpers/data.js'
 import { decryptName, encryptName } from '../src/client/encrypted-name.js'
+import { importer } from 'ipfs-unixfs-importer'
+import * as dagPb from '@ipld/dag-pb'
+import type { CID } from 'multiformats/cid'
 
 const MiB = 1024 * 1024
+
+/** What a part's tag is, computed independently: SHA-256 over its leaves' multihashes, in order. */
+async function leafTag (bytes: Uint8Array): Promise<string> {
+  const blocks = new Map<string, Uint8Array>()
+  const put = async (cid: CID, b: Uint8Array): Promise<CID> => { blocks.set(cid.toString(), b); return cid }
+  let root: CID | undefined
+  for await (const e of importer([{ content: [bytes] }], { put } as any, { cidVersion: 0, rawLeaves: false })) root = e.cid
+  const node = dagPb.decode(blocks.get((root as CID).toString()) as Uint8Array)
+  const leaves = node.Links.length === 0 ? [root as CID] : node.Links.map(l => l.Hash)
+  const h = createHash('sha256')
+  for (const l of leaves) h.update(l.multihash.bytes)
+  return h.digest('hex')
+}
 
 interface Session { sessionId: string, token: string, memberId: string, body: any }
 
@@ -37,6 +53,13 @@ async function api (s: TestServer, method: string, path: string, token: string |
   let parsed: unknown = text
   try { parsed = text === '' ? undefined : JSON.parse(text) } catch {}
   return { status: res.status, body: parsed, res }
+}
+
+/** the files of an upload's part packs, in part order */
+async function partBlobs (s: TestServer, uploadId: string): Promise<string[]> {
+  const rows = await s.core.metadata.db.selectFrom('bucket_parts').innerJoin('packs', 'packs.id', 'bucket_parts.pack_id')
+    .select('packs.blob_key').where('bucket_parts.upload_id', '=', uploadId).orderBy('bucket_parts.part_number').execute()
+  return rows.map(r => join(s.dataDir, 'blobs', 'packs', r.blob_key.slice(0, 2), r.blob_key))
 }
 
 async function start (s: TestServer, token: string, body: Record<string, unknown>): Promise<{ uploadId: string, key: string }> {
@@ -109,13 +132,16 @@ describe('Upload API: sessions and buckets', () => {
     assert.deepEqual(t3.body.partNumber, 3)
     // part 1 first with wrong bytes, then again with the right ones
     const wrong = await putPart(s, sess.token, u, 1, deterministicBytes(MiB, 'wrong'))
+    const [wrongPack] = await partBlobs(s, u.uploadId)
+    assert.ok(existsSync(wrongPack), 'a part is a pack in the blob store')
     const t2 = await putPart(s, sess.token, u, 2, parts[1])
     const t1 = await putPart(s, sess.token, u, 1, parts[0])
     assert.equal(t1.status, 200)
     assert.notEqual(t1.body.tag, wrong.body.tag, 're-sent part has its own tag')
-    // a tag is the SHA-256 of the part's bytes (part 3 spans more than one of the store's 1 MiB batches)
-    const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
-    assert.deepEqual([t1.body.tag, t2.body.tag, t3.body.tag], parts.map(sha))
+    assert.equal(existsSync(wrongPack), false, 'the replaced part\'s pack is deleted')
+    // a tag is the SHA-256 of the multihashes of the part's leaves, which `ipfs add` of the
+    // part alone links from its root (computed here with the IPFS project's own importer)
+    assert.deepEqual([t1.body.tag, t2.body.tag, t3.body.tag], await Promise.all(parts.map(leafTag)))
     assert.equal(t3.body.size, parts[2].length)
 
     const during = await api(s, 'GET', `/buckets/file/${u.key}`, sess.token)
@@ -146,8 +172,11 @@ describe('Upload API: sessions and buckets', () => {
     const inFolder = await json(await post(`${s.url}/api/v0/ls?currentFolder=upload-sessions/${sess.sessionId}`, a.auth))
     assert.deepEqual(inFolder.files.map((f: any) => f.hash), [done.body.cid])
 
-    // the parts are gone from disk once the file is stored
-    assert.equal(existsSync(join(s.dataDir, 'buckets', u.uploadId)), false)
+    // the parts' packs now hold the file's leaves: owned by the file's pack, nothing copied
+    const db = s.core.metadata.db
+    const filePack = await db.selectFrom('contents').select('pack_id').where('cid', '=', done.body.cid).executeTakeFirstOrThrow()
+    const owned = await db.selectFrom('packs').select('blob_key').where('part_of', '=', filePack.pack_id).execute()
+    assert.equal(owned.length, 3)
 
     const list = await api(s, 'GET', '/buckets', sess.token)
     assert.equal(list.status, 200)
@@ -336,12 +365,16 @@ describe('Upload API: sessions and buckets', () => {
     const finished = await start(s, dead.token, { totalParts: 1 })
     await putPart(s, dead.token, finished, 1, Buffer.from('finished file'))
     const done = await api(s, 'POST', '/buckets/complete', dead.token, { key: finished.key })
-    assert.ok(existsSync(join(s.dataDir, 'buckets', ud.uploadId)))
+    const deadParts = await partBlobs(s, ud.uploadId)
+    const liveParts = await partBlobs(s, ul.uploadId)
+    assert.equal(deadParts.length, 1)
+    assert.ok(existsSync(deadParts[0]))
     await s.core.metadata.db.updateTable('upload_sessions').set({ expires_at: Date.now() - 1 }).where('id', '=', dead.sessionId).execute()
     const r = await s.core.buckets.sweep()
     assert.ok(r.uploadsRemoved >= 1)
-    assert.equal(existsSync(join(s.dataDir, 'buckets', ud.uploadId)), false)
-    assert.ok(existsSync(join(s.dataDir, 'buckets', ul.uploadId)))
+    assert.equal(existsSync(deadParts[0]), false, 'an abandoned upload\'s part packs are deleted')
+    assert.equal((await s.core.metadata.db.selectFrom('packs').select('id').where('blob_key', '=', basename(deadParts[0])).execute()).length, 0)
+    assert.ok(existsSync(liveParts[0]), 'a live session keeps its parts')
     const rows = await s.core.metadata.db.selectFrom('bucket_uploads').select('id').where('id', '=', ud.uploadId).execute()
     assert.equal(rows.length, 0)
     const ls = await json(await post(`${s.url}/api/v0/ls`, a.auth))

@@ -1,22 +1,34 @@
 /**
  * A session's bucket: S3-style multipart uploads (start, parts in any order, complete) whose
- * finished files are entries of the session's folder of the account's files, imported through the drive like every
- * other upload. Parts stream to the part store as they arrive; the session's size rule is
- * enforced on the running total while they stream and again, exactly, when a part is kept.
+ * finished files are entries of the session's folder of the account's files.
+ *
+ * Each part is imported as it streams: chunked into the UnixFS leaves of Kubo's default
+ * profile, hashed and written once, into a pack of its own (content-store importLeaves),
+ * durable before the part is acknowledged. Parts of whole chunks laid end to end are exactly
+ * the leaves a one-shot import of the file makes, so completing reads no part again: it
+ * builds the parents over the parts' leaves (importParents), and the file's pack owns the
+ * part packs. Parts that do not line up (a part not a multiple of the chunk size before the
+ * last, an empty part, another profile) are read back from their packs and imported from
+ * scratch. The session's size rule is enforced on the running total while parts stream and
+ * again, exactly, when a part is kept.
  */
-import { randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import type { Transaction } from 'kysely'
 import type { Db } from '../adapters/metadata/open.js'
 import type { Database } from '../adapters/metadata/schema.js'
+import type { LegacyPartFiles } from '../adapters/parts/legacy-part-files.js'
 import type { Drive, Entry } from './drive.js'
 import { CairnError, invalid, notFound } from './errors.js'
 import { fileTooLarge } from './limits.js'
-import type { PartStore } from './ports/part-store.js'
 import type { SessionPrincipal, UploadSessions } from './upload-sessions.js'
 import type { ImportProfile } from './content/profiles.js'
-import { EagerImports } from './bucket-eager-import.js'
+import type { ContentStore } from './content/content-store.js'
+import type { LeafRecord } from './content/ingest.js'
+import { PROFILE_LEAVES } from './content/leaf-import.js'
 
-/** the profile eager imports use; a completion asking for another imports from scratch */
-const EAGER_PROFILE: ImportProfile = 'unixfs-v0-2015'
+/** how parts are chunked: the leaves of the profile /buckets completes with by default */
+const PART_PROFILE: ImportProfile = 'unixfs-v0-2015'
 
 /** S3's limit; a client may send fewer */
 export const MAX_PARTS = 10_000
@@ -47,8 +59,23 @@ type UploadRow = Database['bucket_uploads']
 export interface BucketsDeps {
   db: Db
   drive: Drive
-  parts: PartStore
+  content: ContentStore
+  /** part files of uploads begun before parts were packs (migration 0010): read, then dropped */
+  legacyParts: LegacyPartFiles
   sessions: UploadSessions
+  /** content bytes received (metrics) */
+  onBytesIn?: (n: number) => void
+}
+
+/**
+ * A part's tag (its ETag): the hex SHA-256 of its leaves' multihashes in order. It names the
+ * part's bytes as its leaves do (equal bytes, equal tag; any change, another tag) without
+ * hashing the bytes a second time.
+ */
+function partTag (leaves: LeafRecord[]): string {
+  const h = createHash('sha256')
+  for (const l of leaves) h.update(l.cid.multihash.bytes)
+  return h.digest('hex')
 }
 
 function sessionRuleExceeded (maxTotalBytes: number): CairnError {
@@ -66,19 +93,7 @@ export class Buckets {
   /** bytes of parts streaming right now, per session (this process) */
   private readonly inflight = new Map<string, number>()
 
-  private readonly eager: EagerImports
-
-  constructor (private readonly deps: BucketsDeps) {
-    this.eager = new EagerImports(deps.drive, deps.parts)
-  }
-
-  /** stop background imports (the server is closing) */
-  close (): void { this.eager.close() }
-
-  private async partTag (uploadId: string, n: number): Promise<string | undefined> {
-    const r = await this.db.selectFrom('bucket_parts').select('tag').where('upload_id', '=', uploadId).where('part_number', '=', n).executeTakeFirst()
-    return r?.tag
-  }
+  constructor (private readonly deps: BucketsDeps) {}
 
   private get db (): Db { return this.deps.db }
 
@@ -172,31 +187,41 @@ export class Buckets {
         yield chunk
       }
     }
-    let written
+    const content = this.deps.content
+    const onBytesIn = this.deps.onBytesIn
+    let imported
     try {
-      written = await this.deps.parts.writePart(u.id, n, metered(), signal, async w => {
-        // keep the part only if the session's rule still holds with it, counted exactly
-        await this.db.transaction().execute(async trx => {
-          await lockSession(trx, sessionId)
-          const cur = await trx.selectFrom('bucket_uploads').select('status').where('id', '=', u.id).executeTakeFirst()
-          if (cur === undefined) throw notFound('Upload not found')
-          if (cur.status !== 'uploading') throw new CairnError('conflict', 'The upload was completed while this part was sent')
-          const prev = await trx.selectFrom('bucket_parts').select('size').where('upload_id', '=', u.id).where('part_number', '=', n).executeTakeFirst()
-          if (await sessionBytes(trx, sessionId) - Number(prev?.size ?? 0) + w.size > max) throw sessionRuleExceeded(max)
-          await trx.deleteFrom('bucket_parts').where('upload_id', '=', u.id).where('part_number', '=', n).execute()
-          await trx.insertInto('bucket_parts').values({ upload_id: u.id, part_number: n, size: w.size, tag: w.sha256, created_at: Date.now() }).execute()
-          await w.keep()
-        })
-      })
+      imported = await content.importLeaves(metered(), { profile: PART_PROFILE, signal })
     } finally {
       const left = (inflight.get(sessionId) ?? 0) - mine
       if (left <= 0) inflight.delete(sessionId)
       else inflight.set(sessionId, left)
     }
-    // import while the parts arrive: completion then has little left to do
-    if (n === 1) this.eager.start(u.id, p.account, p.session.spaceName, p.session.folderPath, entryName(u), u.total_parts, EAGER_PROFILE, { partTag: async k => await this.partTag(u.id, k) })
-    this.eager.kept(u.id)
-    return { tag: written.sha256, partNumber: n, size: written.size }
+    onBytesIn?.(imported.size)
+    const tag = partTag(imported.leaves)
+    let dropped: string[] = []
+    try {
+      // keep the part only if the session's rule still holds with it, counted exactly
+      await this.db.transaction().execute(async trx => {
+        await lockSession(trx, sessionId)
+        const cur = await trx.selectFrom('bucket_uploads').select('status').where('id', '=', u.id).executeTakeFirst()
+        if (cur === undefined) throw notFound('Upload not found')
+        if (cur.status !== 'uploading') throw new CairnError('conflict', 'The upload was completed while this part was sent')
+        const prev = await trx.selectFrom('bucket_parts').select(['size', 'pack_id']).where('upload_id', '=', u.id).where('part_number', '=', n).executeTakeFirst()
+        if (await sessionBytes(trx, sessionId) - Number(prev?.size ?? 0) + imported.size > max) throw sessionRuleExceeded(max)
+        await trx.deleteFrom('bucket_parts').where('upload_id', '=', u.id).where('part_number', '=', n).execute()
+        dropped = await content.forgetPartPacks(trx, prev?.pack_id != null ? [prev.pack_id] : [])
+        const packId = await content.recordPartPack(trx, imported)
+        await trx.insertInto('bucket_parts').values({
+          upload_id: u.id, part_number: n, size: imported.size, tag, created_at: Date.now(), pack_id: packId, leaves: imported.leaves.map(l => l.cid.toString()).join(',')
+        }).execute()
+      })
+    } catch (err) {
+      await content.discard(imported)
+      throw err
+    }
+    await content.dropBlobs(dropped)
+    return { tag, partNumber: n, size: imported.size }
   }
 
   /**
@@ -214,7 +239,7 @@ export class Buckets {
     const claimed = await this.db.updateTable('bucket_uploads').set({ status: 'completing' }).where('id', '=', u.id).where('status', '=', 'uploading').executeTakeFirst()
     if (Number(claimed.numUpdatedRows) === 0) throw new CairnError('conflict', 'The upload is already being completed')
     try {
-      const parts = await this.db.selectFrom('bucket_parts').select(['part_number', 'size', 'tag']).where('upload_id', '=', u.id).orderBy('part_number').execute()
+      const parts = await this.db.selectFrom('bucket_parts').select(['part_number', 'size', 'tag', 'pack_id', 'leaves']).where('upload_id', '=', u.id).orderBy('part_number').execute()
       const have = new Set(parts.map(x => Number(x.part_number)))
       const last = u.total_parts > 0 ? u.total_parts : Math.max(0, ...have)
       if (last === 0) throw invalid('No parts were uploaded', { missingParts: [1] })
@@ -236,22 +261,22 @@ export class Buckets {
       if (u.original_size !== null && Number(u.original_size) !== total) {
         throw invalid(`The parts add up to ${total} bytes but originalSizeInBytes is ${Number(u.original_size)}`)
       }
-      const store = this.deps.parts
-      async function * assembled (): AsyncIterable<Uint8Array> {
-        for (const part of used) yield * store.readPart(u.id, Number(part.part_number), signal)
-      }
-      // the import that ran while the parts arrived, if it read exactly these parts; else from scratch
-      const entry = (u.total_parts > 0 ? await this.eager.finish(u.id, used.map(x => x.tag), profile) : undefined) ??
-        (await this.deps.drive.putFiles(p.account, p.session.spaceName, (async function * () {
-          yield { filename: entryName(u), mimetype: undefined, content: assembled() }
-        })(), { folderPath: p.session.folderPath, profile, budget: await this.deps.drive.budgetFor(p.account), signal }))[0]
-      // parts beyond totalParts are dropped; their bytes no longer count
-      await this.db.deleteFrom('bucket_parts').where('upload_id', '=', u.id).where('part_number', '>', last).execute()
-      await this.db.updateTable('bucket_uploads').set({
-        status: 'completed', entry_id: entry.id, cid: entry.cid, size: entry.size,
-        tags: JSON.stringify(used.map(x => x.tag)), completed_at: Date.now(), total_parts: last
-      }).where('id', '=', u.id).execute()
-      await store.dropUpload(u.id).catch(() => {})
+      const entry = await this.assemble(p, u, used, profile, signal)
+      // parts beyond totalParts are dropped; their bytes no longer count. Part packs the file
+      // does not own (it was stored already, or imported from scratch) go with them.
+      const packIds = (await this.db.selectFrom('bucket_parts').select('pack_id').where('upload_id', '=', u.id).execute())
+        .flatMap(x => x.pack_id === null ? [] : [x.pack_id])
+      const dropped = await this.db.transaction().execute(async trx => {
+        await trx.deleteFrom('bucket_parts').where('upload_id', '=', u.id).where('part_number', '>', last).execute()
+        await trx.updateTable('bucket_uploads').set({
+          status: 'completed', entry_id: entry.id, cid: entry.cid, size: entry.size,
+          tags: JSON.stringify(used.map(x => x.tag)), completed_at: Date.now(), total_parts: last
+        }).where('id', '=', u.id).execute()
+        return await this.deps.content.forgetPartPacks(trx, packIds)
+      })
+      // the answer need not wait for the unlinks (dropBlobs never fails)
+      void this.deps.content.dropBlobs(dropped)
+      await this.deps.legacyParts.dropUpload(u.id).catch(() => {})
       const done = await this.db.selectFrom('bucket_uploads').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow()
       const view = await this.view(p, done)
       if (view === undefined) throw notFound('Upload not found')
@@ -260,6 +285,61 @@ export class Buckets {
       await this.db.updateTable('bucket_uploads').set({ status: 'uploading' }).where('id', '=', u.id).where('status', '=', 'completing').execute()
       throw err
     }
+  }
+
+  /**
+   * Store the parts, in order, as one file entry: over the parts' leaves when they line up
+   * (nothing read again), else by importing their bytes from scratch.
+   */
+  private async assemble (p: SessionPrincipal, u: UploadRow, used: Array<Pick<Database['bucket_parts'], 'part_number' | 'size' | 'pack_id' | 'leaves'>>, profile: ImportProfile, signal?: AbortSignal): Promise<Entry> {
+    const { content, drive } = this.deps
+    const leaves = await this.leavesInOrder(used, profile)
+    if (leaves !== undefined) {
+      const first = used[0]
+      const file = await content.importParents(leaves, used.map(x => x.pack_id as string), { profile, signal })
+      return await drive.putImported(p.account, p.session.spaceName, {
+        filename: entryName(u), file, head: content.leafData(first.pack_id as string, [leaves[0].cid], signal)
+      }, { folderPath: p.session.folderPath, profile })
+    }
+    const legacy = this.deps.legacyParts
+    async function * assembled (): AsyncIterable<Uint8Array> {
+      for (const part of used) {
+        if (part.pack_id !== null && part.leaves !== null) {
+          yield * content.leafData(part.pack_id, part.leaves.split(',').map(c => CID.parse(c)), signal)
+        } else {
+          yield * legacy.readPart(u.id, Number(part.part_number), signal)
+        }
+      }
+    }
+    const [entry] = await drive.putFiles(p.account, p.session.spaceName, (async function * () {
+      yield { filename: entryName(u), mimetype: undefined, content: assembled() }
+    })(), { folderPath: p.session.folderPath, profile, budget: await drive.budgetFor(p.account), signal, countBytesIn: false })
+    return entry
+  }
+
+  /**
+   * The leaves of the whole file in order, when the parts line up as a one-shot import's
+   * leaves would: every part chunked with `profile`'s leaves, none empty, every part before
+   * the last a whole number of chunks, and at least two leaves (one leaf is its own file node).
+   */
+  private async leavesInOrder (used: Array<Pick<Database['bucket_parts'], 'size' | 'pack_id' | 'leaves'>>, profile: ImportProfile): Promise<LeafRecord[] | undefined> {
+    if (profile !== PART_PROFILE) return undefined
+    const chunk = PROFILE_LEAVES[profile].chunkSize
+    const lined = used.every((x, i) => x.pack_id !== null && x.leaves !== null && Number(x.size) > 0 && (i === used.length - 1 || Number(x.size) % chunk === 0))
+    if (!lined) return undefined
+    const out: LeafRecord[] = []
+    for (const x of used) {
+      const blocks = await this.db.selectFrom('blocks').select(['cid', 'length']).where('pack_id', '=', x.pack_id as string).execute()
+      const lengths = new Map(blocks.map(b => [b.cid, Number(b.length)]))
+      const cids = (x.leaves as string).split(',')
+      const size = Number(x.size)
+      for (let i = 0; i < cids.length; i++) {
+        const blockLength = lengths.get(cids[i])
+        if (blockLength === undefined) throw new CairnError('unavailable', 'a part\'s leaf is missing; the operator should run cairn fsck')
+        out.push({ cid: CID.parse(cids[i]), blockLength, dataLength: Math.min(chunk, size - i * chunk) })
+      }
+    }
+    return out.length >= 2 ? out : undefined
   }
 
   /**
@@ -274,7 +354,7 @@ export class Buckets {
         yield { filename: entryName(u), mimetype: undefined, content: input.content }
       })(), { folderPath: p.session.folderPath, profile, budget: await this.deps.drive.budgetFor(p.account), signal })
       await this.db.transaction().execute(async trx => {
-        await trx.insertInto('bucket_parts').values({ upload_id: u.id, part_number: 1, size: entry.size, tag: '', created_at: Date.now() }).execute()
+        await trx.insertInto('bucket_parts').values({ upload_id: u.id, part_number: 1, size: entry.size, tag: '', created_at: Date.now(), pack_id: null, leaves: null }).execute()
         await trx.updateTable('bucket_uploads').set({ status: 'completed', entry_id: entry.id, cid: entry.cid, size: entry.size, tags: '[]', completed_at: Date.now() })
           .where('id', '=', u.id).execute()
       })
@@ -311,9 +391,20 @@ export class Buckets {
         if (!(err instanceof CairnError && err.code === 'not_found')) throw err
       })
     }
-    this.eager.drop(r.id)
-    await this.db.deleteFrom('bucket_uploads').where('id', '=', r.id).execute()
-    await this.deps.parts.dropUpload(r.id)
+    await this.dropParts(r.id, async trx => { await trx.deleteFrom('bucket_uploads').where('id', '=', r.id).execute() })
+  }
+
+  /** Forget an unfinished upload's parts (their packs, once `also` and the rows are committed). */
+  private async dropParts (uploadId: string, also: (trx: Trx) => Promise<void>): Promise<void> {
+    const dropped = await this.db.transaction().execute(async trx => {
+      const packIds = (await trx.selectFrom('bucket_parts').select('pack_id').where('upload_id', '=', uploadId).execute())
+        .flatMap(x => x.pack_id === null ? [] : [x.pack_id])
+      const keys = await this.deps.content.forgetPartPacks(trx, packIds)
+      await also(trx)
+      return keys
+    })
+    await this.deps.content.dropBlobs(dropped)
+    await this.deps.legacyParts.dropUpload(uploadId)
   }
 
   /** What a signed download URL of this file serves: the owner and the CID, if the file still exists. */
@@ -335,22 +426,28 @@ export class Buckets {
     for (const sessionId of await this.deps.sessions.endedWithOpenUploads(now)) {
       const open = await this.db.selectFrom('bucket_uploads').select('id').where('session_id', '=', sessionId).where('status', '!=', 'completed').execute()
       for (const u of open) {
-        this.eager.drop(u.id)
-        await this.deps.parts.dropUpload(u.id)
-        await this.db.deleteFrom('bucket_uploads').where('id', '=', u.id).where('status', '!=', 'completed').execute()
+        await this.dropParts(u.id, async trx => {
+          await trx.deleteFrom('bucket_parts').where('upload_id', '=', u.id).execute()
+          await trx.deleteFrom('bucket_uploads').where('id', '=', u.id).where('status', '!=', 'completed').execute()
+        })
         uploadsRemoved++
       }
     }
-    // eager imports of uploads that were removed or completed elsewhere
-    for (const id of this.eager.ids()) {
-      const r = await this.db.selectFrom('bucket_uploads').select('status').where('id', '=', id).executeTakeFirst()
-      if (r === undefined || r.status === 'completed') this.eager.drop(id)
+    // part packs of completed uploads that their file does not own (a crash between storing
+    // the file and forgetting them)
+    const stray = await this.db.selectFrom('bucket_parts')
+      .innerJoin('bucket_uploads', 'bucket_uploads.id', 'bucket_parts.upload_id')
+      .innerJoin('packs', 'packs.id', 'bucket_parts.pack_id')
+      .select('packs.id').where('bucket_uploads.status', '=', 'completed').where('packs.part_of', 'is', null).execute()
+    if (stray.length > 0) {
+      const keys = await this.db.transaction().execute(async trx => await this.deps.content.forgetPartPacks(trx, stray.map(x => x.id)))
+      await this.deps.content.dropBlobs(keys)
     }
     let orphanPartDirs = 0
-    for (const id of await this.deps.parts.listUploads()) {
+    for (const id of await this.deps.legacyParts.listUploads()) {
       const r = await this.db.selectFrom('bucket_uploads').select('status').where('id', '=', id).executeTakeFirst()
       if (r === undefined || r.status === 'completed') {
-        await this.deps.parts.dropUpload(id)
+        await this.deps.legacyParts.dropUpload(id)
         orphanPartDirs++
       }
     }
@@ -389,6 +486,7 @@ export class Buckets {
 }
 
 type Q = Pick<Db, 'selectFrom' | 'updateTable'>
+type Trx = Transaction<Database>
 
 /** Bytes a session's uploads hold: every kept part of its uploads, finished or not. */
 async function sessionBytes (db: Q, sessionId: string): Promise<number> {

@@ -23,7 +23,7 @@ import { fsck, type FsckReport } from './fsck.js'
 import { checkHealth, type HealthReport } from './health.js'
 import type { BlobStore } from './ports/blob-store.js'
 import type { RateLimiter } from './ports/rate-limiter.js'
-import { FsPartStore } from '../adapters/parts/fs-part-store.js'
+import { LegacyPartFiles } from '../adapters/parts/legacy-part-files.js'
 import { UploadSessions } from './upload-sessions.js'
 import { Buckets } from './buckets.js'
 import { UrlSigner } from './signed-urls.js'
@@ -170,8 +170,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   registerFileTasks(jobs, drive)
   const tree = new SpaceTree(metadata.db, content, drive)
   const sessions = new UploadSessions(metadata.db, accounts, config.uploads)
-  const parts = await new FsPartStore(join(config.dataDir, 'buckets')).init()
-  const buckets = new Buckets({ db: metadata.db, drive, parts, sessions }) // bytes are counted in once, when a file is assembled
+  const buckets = new Buckets({ db: metadata.db, drive, content, legacyParts: new LegacyPartFiles(join(config.dataDir, 'buckets')), sessions, onBytesIn: events.bytesIn })
   const gateway = new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin })
   const pins = new Pins({
     db: metadata.db,
@@ -243,7 +242,6 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     },
     sweepLeftovers: async (minAgeMs: number) => await sweepLeftovers({ db: metadata.db, blobs }, minAgeMs),
     close: async () => {
-      buckets.close()
       await jobs.stop()
       await redisJobs?.close()
       await mailer.close()

@@ -25,6 +25,9 @@ import { isThumbnailable, makeThumbnail } from './thumbnails.js'
 
 type Trx = Transaction<Database>
 
+/** a file imported and not yet recorded, with its thumbnail */
+interface Staged { name: string, mimetype: string, file: IngestResult, thumb?: IngestResult }
+
 /**
  * The space that holds an account's flat file list: FluxDrive's files (/api/v0) and the
  * gateway's (/api/v1) are the same entries, each dialect showing its own CID spelling.
@@ -309,13 +312,14 @@ export class Drive {
    * Store files as entries in `spaceName` under `folderPath`, all or nothing: each file is
    * imported as it streams, and one transaction records them all at the end.
    */
-  async putFiles (account: Account, spaceName: string, sources: AsyncIterable<UploadSource>, opts: { folderPath?: string, profile: ImportProfile, budget: ByteBudget, signal?: AbortSignal, thumbnails?: boolean, onCommit?: (trx: Trx, entries: Entry[]) => Promise<void> }): Promise<Entry[]> {
+  async putFiles (account: Account, spaceName: string, sources: AsyncIterable<UploadSource>, opts: { folderPath?: string, profile: ImportProfile, budget: ByteBudget, signal?: AbortSignal, thumbnails?: boolean, onCommit?: (trx: Trx, entries: Entry[]) => Promise<void>, countBytesIn?: boolean }): Promise<Entry[]> {
     const segments = parseFolderPath(opts.folderPath)
-    const staged: Array<{ name: string, mimetype: string, file: IngestResult, thumb?: IngestResult }> = []
+    const staged: Staged[] = []
+    const onBytes = opts.countBytesIn === false ? undefined : this.opts.onBytesIn
     try {
       for await (const src of sources) {
         const name = fileName(src.filename, 'file')
-        const sniffed = sniffing(metered(src.content, opts.budget, this.opts.onBytesIn), src.mimetype, name)
+        const sniffed = sniffing(metered(src.content, opts.budget, onBytes), src.mimetype, name)
         const file = await this.content.import([{ content: sniffed.stream }], { profile: opts.profile, wrapWithDirectory: false, signal: opts.signal })
         const item: typeof staged[number] = { name, mimetype: await sniffed.type, file }
         staged.push(item)
@@ -326,6 +330,30 @@ export class Drive {
       throw err
     }
     if (staged.length === 0) throw new CairnError('invalid_argument', 'No file uploaded')
+    return await this.commitStaged(account, spaceName, segments, staged, opts)
+  }
+
+  /**
+   * Store a file imported already (a multipart upload's DAG over its part packs, see
+   * Buckets) as an entry, as putFiles stores one; `head` is its first bytes, to sniff its
+   * type. On failure the import's own pack is discarded (part packs stay their upload's).
+   */
+  async putImported (account: Account, spaceName: string, item: { filename: string, file: IngestResult, head: AsyncIterable<Uint8Array> }, opts: { folderPath?: string, profile: ImportProfile, thumbnails?: boolean }): Promise<Entry> {
+    const name = fileName(item.filename, 'file')
+    let s: Staged
+    try {
+      const sniffed = sniffing(item.head, undefined, name)
+      for await (const _ of sniffed.stream) { /* read for its type */ }
+      s = { name, mimetype: await sniffed.type, file: item.file }
+      if (opts.thumbnails !== false) s.thumb = await this.thumbnailFor(s.mimetype, item.file, opts.profile).catch(() => undefined)
+    } catch (err) {
+      await this.content.discard(item.file)
+      throw err
+    }
+    return (await this.commitStaged(account, spaceName, parseFolderPath(opts.folderPath), [s], {}))[0]
+  }
+
+  private async commitStaged (account: Account, spaceName: string, segments: string[], staged: Staged[], opts: { onCommit?: (trx: Trx, entries: Entry[]) => Promise<void> }): Promise<Entry[]> {
     const spaceId = await this.space(account.id, spaceName)
     const imports = staged.flatMap(s => s.thumb === undefined ? [s.file] : [s.file, s.thumb])
     return await this.commit(account, imports, async trx => {
@@ -712,7 +740,9 @@ export class Drive {
       if (!(err instanceof CairnError && err.code === 'not_found')) throw err
     }
     const row = await this.db.selectFrom('blocks')
-      .innerJoin('contents', 'contents.pack_id', 'blocks.pack_id')
+      .innerJoin('packs', 'packs.id', 'blocks.pack_id')
+      // a block of the content's pack, or of a part pack it owns (a file sent in parts)
+      .innerJoin('contents', join => join.on(eb => eb.or([eb('contents.pack_id', '=', eb.ref('packs.id')), eb('contents.pack_id', '=', eb.ref('packs.part_of'))])))
       .innerJoin('entries', 'entries.cid', 'contents.cid')
       .select('entries.id')
       .where('blocks.mh', '=', mhKey(cid)).where('entries.account_id', '=', accountId).executeTakeFirst()

@@ -44,7 +44,7 @@ export async function fsck (deps: { db: Db, blobs: BlobStore }, onProgress?: (pa
   for (const m of usage.mismatches) {
     report.problems.push({ account: m.accountId, problem: 'usage_mismatch', detail: `usage counter says ${m.counter} bytes, entries say ${m.entries}` })
   }
-  const packs = await db.selectFrom('packs').select(['id', 'blob_key', 'root_cid']).orderBy('created_at').execute()
+  const packs = await db.selectFrom('packs').select(['id', 'blob_key', 'root_cid', 'part_of']).orderBy('created_at').execute()
   for (const p of packs) {
     report.packs++
     try {
@@ -53,8 +53,9 @@ export async function fsck (deps: { db: Db, blobs: BlobStore }, onProgress?: (pa
         return undefined
       })
       const root = CID.parse(p.root_cid)
-      // an upload's pack names one root; a pack made from an imported CAR keeps all the CAR's roots
-      if (roots === undefined || roots.length === 0 || !roots.some(r => r.multihash.bytes.length === root.multihash.bytes.length && r.multihash.bytes.every((b, i) => b === root.multihash.bytes[i]))) {
+      // an upload's pack names one root; a pack made from an imported CAR keeps all the CAR's
+      // roots; a part pack names its first leaf, and once a file owns it, root_cid is the file's
+      if (roots === undefined || roots.length === 0 || (p.part_of === null && !roots.some(r => r.multihash.bytes.length === root.multihash.bytes.length && r.multihash.bytes.every((b, i) => b === root.multihash.bytes[i])))) {
         report.problems.push({ pack: p.blob_key, problem: 'bad_header', detail: `header does not name root ${p.root_cid}` })
       }
     } catch {

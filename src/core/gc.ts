@@ -41,19 +41,24 @@ export async function collectGarbage (deps: { db: Db, blobs: BlobStore, content:
         .where('released_at', 'is not', null).where('released_at', '<=', cutoff).executeTakeFirst()
       if (Number(del.numDeletedRows) === 0) return undefined
       const others = await trx.selectFrom('contents').select('cid').where('pack_id', '=', c.pack_id).executeTakeFirst()
-      if (others !== undefined) return { pack: undefined }
-      const pack = await trx.selectFrom('packs').select(['blob_key', 'size']).where('id', '=', c.pack_id).executeTakeFirst()
-      await trx.deleteFrom('blocks').where('pack_id', '=', c.pack_id).execute()
-      await trx.deleteFrom('packs').where('id', '=', c.pack_id).execute()
-      return { pack }
+      if (others !== undefined) return { packs: undefined }
+      // the pack, and the part packs it owns (a file sent in parts keeps its leaves there)
+      const packs = await trx.selectFrom('packs').select(['id', 'blob_key', 'size'])
+        .where(eb => eb.or([eb('id', '=', c.pack_id), eb('part_of', '=', c.pack_id)])).execute()
+      const ids = packs.map(p => p.id)
+      if (ids.length > 0) {
+        await trx.deleteFrom('blocks').where('pack_id', 'in', ids).execute()
+        await trx.deleteFrom('packs').where('id', 'in', ids).execute()
+      }
+      return { packs }
     })
     if (freed === undefined) continue
     report.contentsFreed++
-    if (freed.pack !== undefined) {
-      content.forgetPack(c.pack_id)
-      await blobs.delete(freed.pack.blob_key)
+    for (const pack of freed.packs ?? []) {
+      content.forgetPack(pack.id)
+      await blobs.delete(pack.blob_key)
       report.packsDeleted++
-      report.bytesFreed += freed.pack.size
+      report.bytesFreed += pack.size
     }
   }
 

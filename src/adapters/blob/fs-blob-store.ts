@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CairnError } from '../../core/errors.js'
-import type { BlobInfo, BlobStore, PackSink } from '../../core/ports/blob-store.js'
+import type { BlobInfo, BlobStore, CreatePackOptions, PackSink } from '../../core/ports/blob-store.js'
 
 const FLUSH_EVERY = 64 * 1024 * 1024
 const MAX_OPEN_READERS = 512
@@ -53,7 +53,8 @@ export class FsBlobStore implements BlobStore {
     return join(this.packsDir, key.slice(0, 2), key)
   }
 
-  async createPack (headerLength: number, opts: { key?: string } = {}): Promise<PackSink> {
+  async createPack (headerLength: number, opts: CreatePackOptions = {}): Promise<PackSink> {
+    const flushEvery = opts.durableEvery ?? FLUSH_EVERY
     const key = opts.key ?? randomBytes(16).toString('hex')
     const tmp = join(this.incomingDir, `${key}.part`)
     const final = this.pathOf(key)
@@ -83,7 +84,7 @@ export class FsBlobStore implements BlobStore {
         } finally {
           writes.delete(w)
         }
-        if (sinceFlush >= FLUSH_EVERY && flushing === undefined) {
+        if (sinceFlush >= flushEvery && flushing === undefined) {
           sinceFlush = 0
           flushing = fh.datasync().catch(err => { flushFailed ??= { err } }).finally(() => { flushing = undefined })
         }

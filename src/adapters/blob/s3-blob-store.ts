@@ -37,7 +37,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { CairnError } from '../../core/errors.js'
-import type { BlobInfo, BlobPresigner, BlobStore, PackSink, PresignedPut } from '../../core/ports/blob-store.js'
+import type { BlobInfo, BlobPresigner, BlobStore, PackSink, PresignedPut, CreatePackOptions } from '../../core/ports/blob-store.js'
 
 export interface S3BlobStoreOptions {
   bucket: string
@@ -276,7 +276,7 @@ export class S3BlobStore implements BlobStore {
     await this.checkReachable()
   }
 
-  async createPack (headerLength: number, opts: { key?: string } = {}): Promise<PackSink> {
+  async createPack (headerLength: number, opts: CreatePackOptions = {}): Promise<PackSink> {
     if (headerLength >= this.partSize) throw new Error(`pack header of ${headerLength} bytes does not fit in one part`)
     const key = opts.key ?? randomBytes(16).toString('hex')
     const objectKey = this.objectKey(key)

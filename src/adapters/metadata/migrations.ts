@@ -438,6 +438,17 @@ const migrations: Record<string, Migration> = {
       // 1: a session key made by a password login (POST /api/v1/users/login), which has its own call budget
       await db.schema.alterTable('api_keys').addColumn('session', 'integer', c => c.notNull().defaultTo(0)).execute()
     }
+  },
+  '0010_part_packs': {
+    async up (db: Kysely<any>) {
+      // a multipart upload's part is a pack of its own, holding the part's UnixFS leaves; once
+      // the upload completes, the file's pack (its parents) owns the part packs (packs.part_of)
+      await db.schema.alterTable('packs').addColumn('part_of', 'text').execute()
+      await db.schema.createIndex('packs_part_of').on('packs').column('part_of').execute()
+      await db.schema.alterTable('bucket_parts').addColumn('pack_id', 'text').execute()
+      // the part's leaves in order, CIDs joined by ',' (a leaf may repeat: the pack stores it once)
+      await db.schema.alterTable('bucket_parts').addColumn('leaves', 'text').execute()
+    }
   }
 }
 

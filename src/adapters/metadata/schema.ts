@@ -119,6 +119,11 @@ export interface PacksTable {
   size: number
   block_count: number
   created_at: number
+  /**
+   * (0010) a pack holding one part's leaves of a multipart upload: null while the upload is
+   * open, then the id of the file's pack (which holds its parents) once the file is stored
+   */
+  part_of: string | null
 }
 
 export interface BlocksTable {
@@ -288,9 +293,13 @@ export interface BucketPartsTable {
   upload_id: string
   part_number: number
   size: number
-  /** SHA-256 of the part's bytes, hex: the part's tag (its ETag) */
+  /** the part's tag (its ETag), hex: see Buckets.putPart */
   tag: string
   created_at: number
+  /** (0010) the part's pack (null: a part file of an upload begun before 0010) */
+  pack_id: string | null
+  /** (0010) the part's leaves in order, CIDs joined by ',' */
+  leaves: string | null
 }
 
 export interface MetaTable {

@@ -14,7 +14,10 @@ import { CairnError } from '../errors.js'
 import type { BlobStore } from '../ports/blob-store.js'
 import { cidForms } from './cids.js'
 import { mhKey } from './hex.js'
-import { ingest, type IngestOptions, type IngestResult } from './ingest.js'
+import { ingest, ingestLeaves, replayLeaves, type IngestOptions, type IngestResult, type LeafRecord, type LeavesResult } from './ingest.js'
+import type { ImportProfile } from './profiles.js'
+import { UnixFS } from 'ipfs-unixfs'
+import * as raw from 'multiformats/codecs/raw'
 import * as dagPb from '@ipld/dag-pb'
 import { BlockCache, LruMap } from './block-cache.js'
 import { acquireSpan, returnUnused } from './span-pool.js'
@@ -29,7 +32,8 @@ type Trx = Transaction<Database>
 
 interface PackIndex {
   key: string
-  blocks: Map<string, { offset: number, length: number }>
+  /** where each block is: in the pack `key`, or in one of its part packs (`key` given) */
+  blocks: Map<string, { offset: number, length: number, key?: string }>
 }
 
 export interface RecordOutcome {
@@ -59,9 +63,79 @@ export class ContentStore {
     return await ingest(this.blobs, candidates, opts)
   }
 
+  /** Import one part of a multipart upload as a pack of leaves (durable, not recorded). */
+  async importLeaves (source: AsyncIterable<Uint8Array>, opts: { profile: ImportProfile, signal?: AbortSignal }): Promise<LeavesResult> {
+    return await ingestLeaves(this.blobs, source, opts)
+  }
+
+  /**
+   * Record a pack of leaves (a part) inside the caller's transaction, with no content: it
+   * belongs to the upload until importParents' file adopts it (record). Answers its pack id.
+   */
+  async recordPartPack (trx: Trx, r: LeavesResult): Promise<string> {
+    const packId = randomUUID()
+    await trx.insertInto('packs').values({
+      id: packId, blob_key: r.packKey, root_cid: r.leaves[0].cid.toString(), size: r.packSize, block_count: r.blocks.length, created_at: Date.now(), part_of: null
+    }).execute()
+    await this.insertBlocks(trx, packId, r.blocks)
+    return packId
+  }
+
+  /**
+   * Build the DAG of a file over leaves already recorded in part packs (recordPartPack), in
+   * order: a new pack with only the parents, which `record` makes the owner of the part
+   * packs. Exactly the DAG a one-shot import of the same bytes makes.
+   */
+  async importParents (leaves: LeafRecord[], partPacks: string[], opts: { profile: ImportProfile, signal?: AbortSignal }): Promise<IngestResult> {
+    const r = await ingest(this.blobs, [{ content: [] }], { profile: opts.profile, wrapWithDirectory: false, signal: opts.signal, leafStage: replayLeaves(leaves, opts.profile) })
+    return { ...r, partPacks }
+  }
+
+  /** The file bytes of leaves `cids`, in order, from the part pack `packId`. */
+  async * leafData (packId: string, cids: CID[], signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const pack = await this.db.selectFrom('packs').select('blob_key').where('id', '=', packId).executeTakeFirst()
+    if (pack === undefined) throw new CairnError('unavailable', 'a part\'s pack is missing; the operator should run cairn fsck')
+    const bs = this.blockstoreOver(await this.packIndex(packId, pack.blob_key), signal)
+    for (const c of cids) {
+      for await (const block of bs.get(c)) {
+        yield c.code === raw.code ? block : (UnixFS.unmarshal(dagPb.decode(block).Data ?? new Uint8Array(0)).data ?? new Uint8Array(0))
+      }
+    }
+  }
+
+  /**
+   * Delete packs that hold no content (parts of an upload that was abandoned, or whose file
+   * was stored already): their rows in the caller's transaction; answers their blob keys, to
+   * delete once it commits (dropBlobs).
+   */
+  async forgetPartPacks (trx: Trx, packIds: string[]): Promise<string[]> {
+    if (packIds.length === 0) return []
+    const rows = await trx.selectFrom('packs').select(['id', 'blob_key']).where('id', 'in', packIds).where('part_of', 'is', null).execute()
+    if (rows.length === 0) return []
+    const ids = rows.map(r => r.id)
+    await trx.deleteFrom('blocks').where('pack_id', 'in', ids).execute()
+    await trx.deleteFrom('packs').where('id', 'in', ids).execute()
+    for (const id of ids) this.forgetPack(id)
+    return rows.map(r => r.blob_key)
+  }
+
+  /** Delete blobs whose rows are gone (after forgetPartPacks' transaction committed). */
+  async dropBlobs (keys: string[]): Promise<void> {
+    for (const k of keys) await this.blobs.delete(k).catch(() => {})
+  }
+
+  private async insertBlocks (trx: Trx, packId: string, blocks: Array<{ mh: string, cid: string, offset: number, length: number }>): Promise<void> {
+    for (let i = 0; i < blocks.length; i += INSERT_BATCH) {
+      await trx.insertInto('blocks').values(blocks.slice(i, i + INSERT_BATCH).map(b => ({
+        mh: b.mh, pack_id: packId, cid: b.cid, offset: b.offset, length: b.length
+      }))).execute()
+    }
+  }
+
   /**
    * Record an import inside the caller's transaction. When the root is already stored, the
-   * existing copy is revived (released_at cleared) and the new pack is reported as duplicate.
+   * existing copy is revived (released_at cleared) and the new pack is reported as duplicate
+   * (part packs it names then stay unowned, for their upload to forget).
    */
   async record (trx: Trx, r: IngestResult): Promise<RecordOutcome> {
     const root = r.root.cid.toString()
@@ -74,12 +148,15 @@ export class ContentStore {
     const now = Date.now()
     const packId = randomUUID()
     await trx.insertInto('packs').values({
-      id: packId, blob_key: r.packKey, root_cid: root, size: r.packSize, block_count: r.blocks.length, created_at: now
+      id: packId, blob_key: r.packKey, root_cid: root, size: r.packSize, block_count: r.blocks.length, created_at: now, part_of: null
     }).execute()
-    for (let i = 0; i < r.blocks.length; i += INSERT_BATCH) {
-      await trx.insertInto('blocks').values(r.blocks.slice(i, i + INSERT_BATCH).map(b => ({
-        mh: b.mh, pack_id: packId, cid: b.cid, offset: b.offset, length: b.length
-      }))).execute()
+    await this.insertBlocks(trx, packId, r.blocks)
+    // the file's leaves are in part packs: they are this pack's now, and go with it
+    const partPacks = r.partPacks ?? []
+    for (let i = 0; i < partPacks.length; i += INSERT_BATCH) {
+      const owned = await trx.updateTable('packs').set({ part_of: packId, root_cid: root })
+        .where('id', 'in', partPacks.slice(i, i + INSERT_BATCH)).where('part_of', 'is', null).executeTakeFirst()
+      if (Number(owned.numUpdatedRows) !== Math.min(INSERT_BATCH, partPacks.length - i)) throw new CairnError('conflict', 'a part of this file changed while it was stored')
     }
     await trx.insertInto('contents').values({
       cid: root, pack_id: packId, kind: r.root.kind, size: r.root.size, dag_size: r.root.dagSize, created_at: now, released_at: null
@@ -124,13 +201,9 @@ export class ContentStore {
     for (const root of fresh) for (const c of [root.cid, ...root.members.map(m => m.cid)]) for (const f of cidForms(c)) this.packOf.delete(f)
     const packId = randomUUID()
     await trx.insertInto('packs').values({
-      id: packId, blob_key: r.packKey, root_cid: fresh[0].cid.toString(), size: r.packSize, block_count: r.blocks.length, created_at: now
+      id: packId, blob_key: r.packKey, root_cid: fresh[0].cid.toString(), size: r.packSize, block_count: r.blocks.length, created_at: now, part_of: null
     }).execute()
-    for (let i = 0; i < r.blocks.length; i += INSERT_BATCH) {
-      await trx.insertInto('blocks').values(r.blocks.slice(i, i + INSERT_BATCH).map(b => ({
-        mh: b.mh, pack_id: packId, cid: b.cid, offset: b.offset, length: b.length
-      }))).execute()
-    }
+    await this.insertBlocks(trx, packId, r.blocks)
     for (const root of fresh) {
       const cid = root.cid.toString()
       await trx.insertInto('contents').values({
@@ -190,9 +263,14 @@ export class ContentStore {
       return await p
     }
     p = (async () => {
-      const rows = await this.db.selectFrom('blocks').select(['mh', 'offset', 'length'])
-        .where('pack_id', '=', packId).execute()
-      return { key, blocks: new Map(rows.map(r => [r.mh, { offset: r.offset, length: r.length }])) }
+      // the pack's blocks, and those of the part packs it owns (a file sent in parts)
+      const rows = await this.db.selectFrom('blocks').innerJoin('packs', 'packs.id', 'blocks.pack_id')
+        .select(['blocks.mh', 'blocks.offset', 'blocks.length', 'packs.blob_key'])
+        .where(eb => eb.or([eb('blocks.pack_id', '=', packId), eb('packs.part_of', '=', packId)])).execute()
+      return {
+        key,
+        blocks: new Map(rows.map(r => [r.mh, r.blob_key === key ? { offset: r.offset, length: r.length } : { offset: r.offset, length: r.length, key: r.blob_key }]))
+      }
     })()
     this.packIndexes.set(packId, p)
     p.then(index => {
@@ -244,7 +322,7 @@ export class ContentStore {
           return
         }
         let loc = index.blocks.get(mh)
-        let key = index.key
+        let key = loc?.key ?? index.key
         if (loc === undefined) {
           // not in this DAG's pack: any pack that holds the block
           const row = await db.selectFrom('blocks').innerJoin('packs', 'packs.id', 'blocks.pack_id')
@@ -272,7 +350,7 @@ export class ContentStore {
     const source: BlockSource = {
       locate: async (c: CID): Promise<BlockLocation> => {
         const loc = index.blocks.get(mhKey(c))
-        if (loc !== undefined) return { key: index.key, offset: loc.offset, length: loc.length }
+        if (loc !== undefined) return { key: loc.key ?? index.key, offset: loc.offset, length: loc.length }
         const row = await this.db.selectFrom('blocks').innerJoin('packs', 'packs.id', 'blocks.pack_id')
           .select(['packs.blob_key', 'blocks.offset', 'blocks.length']).where('blocks.mh', '=', mhKey(c)).executeTakeFirst()
         if (row === undefined) throw new CairnError('unavailable', 'stored content is missing; the operator should run cairn fsck')

@@ -67,6 +67,18 @@ export interface BlobPresigner {
   abortStagedMultipart?: (key: string, uploadId: string) => Promise<void>
 }
 
+export interface CreatePackOptions {
+  /** copy a pack from another store under this key (see createPack) */
+  key?: string
+  /**
+   * a pack that is completed soon after it starts and must then be durable at once (one
+   * part of a multipart upload, acknowledged only then): a store that makes writes durable
+   * in the background while they arrive (the filesystem store) does so every this many bytes,
+   * so that little is left to flush at completion
+   */
+  durableEvery?: number
+}
+
 export interface BlobStore {
   /** present when the store can hand out presigned URLs (see BlobPresigner) */
   readonly presigner?: BlobPresigner
@@ -75,7 +87,7 @@ export interface BlobStore {
    * is new and random, unless `key` is given: copying a pack from another store under the
    * key the metadata knows it by (cairn migrate-store); a pack already there is replaced.
    */
-  createPack: (headerLength: number, opts?: { key?: string }) => Promise<PackSink>
+  createPack: (headerLength: number, opts?: CreatePackOptions) => Promise<PackSink>
   /**
    * read exactly `length` bytes at `offset`; throws not_found when the blob is missing.
    * `into` (at least `length` bytes) is a buffer the store may read into and answer a view
