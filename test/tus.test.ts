@@ -78,6 +78,38 @@ describe('tus 1.0 at /files/tus', () => {
     assert.ok(!left.includes(new URL(url).pathname.split('/').pop() ?? ''), `temp file removed: ${left.join(',')}`)
   })
 
+  test('segments: one long PATCH is cut into durable segments, PATCHes of odd sizes carry their partial chunk; both give Kubo\'s CID and keep no copy', async () => {
+    const a = await s.account()
+    const db = s.core.metadata.db
+    // tus-js-client's default: the whole file in one PATCH (40 MiB: cut every 16 MiB)
+    const long = deterministicBytes(40 * 1024 * 1024 + 3, 'tus-one-patch')
+    const one = await tusUpload(long, { endpoint: `${s.url}${TUS}`, headers: { 'x-api-key': a.key }, metadata: { filename: 'long.bin' }, chunkSize: Infinity }).done
+    const put = await json(await post(`${s.url}/api/v0/put`, a.auth, form([{ name: 'long-put.bin', data: long }])))
+    assert.equal(one.cid, put.files[0].hash)
+    const filePack = await db.selectFrom('contents').select('pack_id').where('cid', '=', one.cid as string).executeTakeFirstOrThrow()
+    const owned = await db.selectFrom('packs').select('id').where('part_of', '=', filePack.pack_id).execute()
+    assert.equal(owned.length, 3, 'the file owns its three segments: nothing was copied')
+    assert.equal((await db.selectFrom('tus_segments').select('upload_id').execute()).length, 0, 'no segment rows are left')
+
+    // PATCHes of 1,000,000 bytes (not a multiple of 256 KiB): each answers every byte taken
+    const odd = deterministicBytes(4_500_000, 'tus-odd-patches')
+    const url = await create(s, a.key, odd.length)
+    for (let at = 0; at < odd.length; at += 1_000_000) {
+      const end = Math.min(odd.length, at + 1_000_000)
+      const res = await raw(url, 'PATCH', { 'x-api-key': a.key, 'upload-offset': String(at), 'content-type': 'application/offset+octet-stream' }, odd.subarray(at, end))
+      assert.equal(res.status, 204)
+      assert.equal(res.headers.get('upload-offset'), String(end))
+      if (end === odd.length) {
+        const other = await s.account()
+        const oddPut = await json(await post(`${s.url}/api/v0/put`, other.auth, form([{ name: 'odd.bin', data: odd }])))
+        assert.equal(res.headers.get('cairn-cid'), oddPut.files[0].hash)
+      }
+    }
+    const cat = await post(`${s.url}/api/v0/cat?arg=${one.cid as string}&offset=${16 * 1024 * 1024 - 100}&length=200`, a.auth)
+    assert.ok(Buffer.from(await cat.arrayBuffer()).equals(long.subarray(16 * 1024 * 1024 - 100, 16 * 1024 * 1024 + 100)), 'a range across two segments')
+    assert.deepEqual((await s.core.fsck()).problems, [])
+  })
+
   test('credentials: none is 401, a Bearer API key works, another account\'s upload is 404', async () => {
     const a = await s.account()
     const b = await s.account()
@@ -118,7 +150,7 @@ describe('tus 1.0 at /files/tus', () => {
   })
 
   test('several PATCHes, one refused by its checksum in the middle: the CID is the one-shot put\'s, and only one file is added', async () => {
-    // the import runs while PATCHes arrive (eager.ts): it must only ever see kept bytes
+    // PATCH bodies are imported as they arrive (writer.ts): a refused one must leave no byte in the file
     const a = await s.account()
     const data = deterministicBytes(3 * 1024 * 1024 + 777, 'tus-eager')
     const url = await create(s, a.key, data.byteLength)

@@ -13,7 +13,6 @@
  * again, exactly, when a part is kept.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import { CID } from 'multiformats/cid'
 import type { Transaction } from 'kysely'
 import type { Db } from '../adapters/metadata/open.js'
 import type { Database } from '../adapters/metadata/schema.js'
@@ -25,10 +24,7 @@ import type { SessionPrincipal, UploadSessions } from './upload-sessions.js'
 import type { ImportProfile } from './content/profiles.js'
 import type { ContentStore } from './content/content-store.js'
 import type { LeafRecord } from './content/ingest.js'
-import { PROFILE_LEAVES } from './content/leaf-import.js'
-
-/** how parts are chunked: the leaves of the profile /buckets completes with by default */
-const PART_PROFILE: ImportProfile = 'unixfs-v0-2015'
+import { PIECE_PROFILE, storeParts, type PartsTarget } from './part-packs.js'
 
 /** S3's limit; a client may send fewer */
 export const MAX_PARTS = 10_000
@@ -191,7 +187,7 @@ export class Buckets {
     const onBytesIn = this.deps.onBytesIn
     let imported
     try {
-      imported = await content.importLeaves(metered(), { profile: PART_PROFILE, signal })
+      imported = await content.importLeaves(metered(), { profile: PIECE_PROFILE, signal })
     } finally {
       const left = (inflight.get(sessionId) ?? 0) - mine
       if (left <= 0) inflight.delete(sessionId)
@@ -287,72 +283,28 @@ export class Buckets {
     }
   }
 
-  /**
-   * Store the parts, in order, as one file entry: over the parts' leaves when they line up
-   * (nothing read again), else by importing their bytes from scratch.
-   */
+  /** Store the parts, in order, as one file entry of the session's folder (part-packs.ts). */
   private async assemble (p: SessionPrincipal, u: UploadRow, used: Array<Pick<Database['bucket_parts'], 'part_number' | 'size' | 'pack_id' | 'leaves'>>, profile: ImportProfile, signal?: AbortSignal): Promise<Entry> {
-    const { content, drive } = this.deps
-    const leaves = await this.leavesInOrder(used, profile)
-    if (leaves !== undefined) {
-      const first = used[0]
-      const file = await content.importParents(leaves, used.map(x => x.pack_id as string), { profile, signal })
-      return await drive.putImported(p.account, p.session.spaceName, {
-        filename: entryName(u), file, head: content.leafData(first.pack_id as string, [leaves[0].cid], signal)
-      }, { folderPath: p.session.folderPath, profile })
-    }
     const legacy = this.deps.legacyParts
-    async function * assembled (): AsyncIterable<Uint8Array> {
-      for (const part of used) {
-        if (part.pack_id !== null && part.leaves !== null) {
-          yield * content.leafData(part.pack_id, part.leaves.split(',').map(c => CID.parse(c)), signal)
-        } else {
-          yield * legacy.readPart(u.id, Number(part.part_number), signal)
-        }
-      }
-    }
-    const [entry] = await drive.putFiles(p.account, p.session.spaceName, (async function * () {
-      yield { filename: entryName(u), mimetype: undefined, content: assembled() }
-    })(), { folderPath: p.session.folderPath, profile, budget: await drive.budgetFor(p.account), signal, countBytesIn: false })
-    return entry
+    return await storeParts(this.deps, this.target(p, entryName(u)), used, {
+      profile, chunkedWith: PIECE_PROFILE, signal, readOther: i => legacy.readPart(u.id, Number(used[i].part_number), signal)
+    })
   }
 
-  /**
-   * The leaves of the whole file in order, when the parts line up as a one-shot import's
-   * leaves would: every part chunked with `profile`'s leaves, none empty, every part before
-   * the last a whole number of chunks, and at least two leaves (one leaf is its own file node).
-   */
-  private async leavesInOrder (used: Array<Pick<Database['bucket_parts'], 'size' | 'pack_id' | 'leaves'>>, profile: ImportProfile): Promise<LeafRecord[] | undefined> {
-    if (profile !== PART_PROFILE) return undefined
-    const chunk = PROFILE_LEAVES[profile].chunkSize
-    const lined = used.every((x, i) => x.pack_id !== null && x.leaves !== null && Number(x.size) > 0 && (i === used.length - 1 || Number(x.size) % chunk === 0))
-    if (!lined) return undefined
-    const out: LeafRecord[] = []
-    for (const x of used) {
-      const blocks = await this.db.selectFrom('blocks').select(['cid', 'length']).where('pack_id', '=', x.pack_id as string).execute()
-      const lengths = new Map(blocks.map(b => [b.cid, Number(b.length)]))
-      const cids = (x.leaves as string).split(',')
-      const size = Number(x.size)
-      for (let i = 0; i < cids.length; i++) {
-        const blockLength = lengths.get(cids[i])
-        if (blockLength === undefined) throw new CairnError('unavailable', 'a part\'s leaf is missing; the operator should run cairn fsck')
-        out.push({ cid: CID.parse(cids[i]), blockLength, dataLength: Math.min(chunk, size - i * chunk) })
-      }
-    }
-    return out.length >= 2 ? out : undefined
+  private target (p: SessionPrincipal, filename: string): PartsTarget {
+    return { account: p.account, spaceName: p.session.spaceName, folderPath: p.session.folderPath, filename, budget: async () => await this.deps.drive.budgetFor(p.account) }
   }
 
   /**
    * Store a whole file (a finished tus upload of a session member) in the session's bucket,
-   * under the session's rules, and list it like a completed multipart upload.
+   * under the session's rules, and list it like a completed multipart upload. `put` stores
+   * it where it is told (the session's folder, under `name`).
    */
-  async importWhole (p: SessionPrincipal, input: { name: string | null, size: number, content: AsyncIterable<Uint8Array> }, profile: ImportProfile, signal?: AbortSignal): Promise<{ file: BucketFile, entry: Entry }> {
+  async importWhole (p: SessionPrincipal, input: { name: string | null, size: number }, put: (target: PartsTarget) => Promise<Entry>): Promise<{ file: BucketFile, entry: Entry }> {
     const { uploadId } = await this.start(p, { totalParts: 1, encryptedName: input.name, originalSizeInBytes: input.size })
     const u = await this.db.selectFrom('bucket_uploads').selectAll().where('id', '=', uploadId).executeTakeFirstOrThrow()
     try {
-      const [entry] = await this.deps.drive.putFiles(p.account, p.session.spaceName, (async function * () {
-        yield { filename: entryName(u), mimetype: undefined, content: input.content }
-      })(), { folderPath: p.session.folderPath, profile, budget: await this.deps.drive.budgetFor(p.account), signal })
+      const entry = await put(this.target(p, entryName(u)))
       await this.db.transaction().execute(async trx => {
         await trx.insertInto('bucket_parts').values({ upload_id: u.id, part_number: 1, size: entry.size, tag: '', created_at: Date.now(), pack_id: null, leaves: null }).execute()
         await trx.updateTable('bucket_uploads').set({ status: 'completed', entry_id: entry.id, cid: entry.cid, size: entry.size, tags: '[]', completed_at: Date.now() })

@@ -26,6 +26,7 @@ import type { RateLimiter } from './ports/rate-limiter.js'
 import { LegacyPartFiles } from '../adapters/parts/legacy-part-files.js'
 import { UploadSessions } from './upload-sessions.js'
 import { Buckets } from './buckets.js'
+import { TusSegments } from './tus-segments.js'
 import { UrlSigner } from './signed-urls.js'
 import type { Job, JobQueue } from './ports/job-queue.js'
 import type { MailMessage, MailReceipt, Mailer } from './ports/mailer.js'
@@ -84,6 +85,8 @@ export interface Core {
   /** upload sessions and their buckets (/buckets) */
   sessions: UploadSessions
   buckets: Buckets
+  /** tus uploads' bytes, as segments (the tus dialect's writer cuts them) */
+  tusSegments: TusSegments
   urlSigner: UrlSigner
   /** durable jobs (in Redis with CAIRN_REDIS_URL, else in the metadata store); the worker duties start them */
   jobs: JobQueue
@@ -170,6 +173,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   registerFileTasks(jobs, drive)
   const tree = new SpaceTree(metadata.db, content, drive)
   const sessions = new UploadSessions(metadata.db, accounts, config.uploads)
+  const tusSegments = new TusSegments({ db: metadata.db, drive, content })
   const buckets = new Buckets({ db: metadata.db, drive, content, legacyParts: new LegacyPartFiles(join(config.dataDir, 'buckets')), sessions, onBytesIn: events.bytesIn })
   const gateway = new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin })
   const pins = new Pins({
@@ -213,6 +217,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
     rateLimiter,
     sessions,
     buckets,
+    tusSegments,
     urlSigner: new UrlSigner(metadata.db, config.uploads.urlSigningSecret),
     jobs,
     mailer,

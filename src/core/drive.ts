@@ -338,11 +338,11 @@ export class Drive {
    * Buckets) as an entry, as putFiles stores one; `head` is its first bytes, to sniff its
    * type. On failure the import's own pack is discarded (part packs stay their upload's).
    */
-  async putImported (account: Account, spaceName: string, item: { filename: string, file: IngestResult, head: AsyncIterable<Uint8Array> }, opts: { folderPath?: string, profile: ImportProfile, thumbnails?: boolean }): Promise<Entry> {
+  async putImported (account: Account, spaceName: string, item: { filename: string, mimetype?: string, file: IngestResult, head: AsyncIterable<Uint8Array> }, opts: { folderPath?: string, profile: ImportProfile, thumbnails?: boolean }): Promise<Entry> {
     const name = fileName(item.filename, 'file')
     let s: Staged
     try {
-      const sniffed = sniffing(item.head, undefined, name)
+      const sniffed = sniffing(item.head, item.mimetype, name)
       for await (const _ of sniffed.stream) { /* read for its type */ }
       s = { name, mimetype: await sniffed.type, file: item.file }
       if (opts.thumbnails !== false) s.thumb = await this.thumbnailFor(s.mimetype, item.file, opts.profile).catch(() => undefined)

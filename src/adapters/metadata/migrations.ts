@@ -449,6 +449,21 @@ const migrations: Record<string, Migration> = {
       // the part's leaves in order, CIDs joined by ',' (a leaf may repeat: the pack stores it once)
       await db.schema.alterTable('bucket_parts').addColumn('leaves', 'text').execute()
     }
+  },
+  '0011_tus_segments': {
+    async up (db: Kysely<any>) {
+      // a tus upload's bytes: packs of leaves (like /buckets parts), each covering
+      // [start, start + size) of the upload, recorded in order once durable
+      await db.schema.createTable('tus_segments')
+        .addColumn('upload_id', 'text', c => c.notNull())
+        .addColumn('start', 'bigint', c => c.notNull())
+        .addColumn('size', 'bigint', c => c.notNull())
+        .addColumn('pack_id', 'text', c => c.notNull())
+        .addColumn('leaves', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addPrimaryKeyConstraint('tus_segments_pk', ['upload_id', 'start'])
+        .execute()
+    }
   }
 }
 

@@ -302,6 +302,19 @@ export interface BucketPartsTable {
   leaves: string | null
 }
 
+export interface TusSegmentsTable {
+  /** the tus upload's id */
+  upload_id: string
+  /** upload offset of the segment's first byte */
+  start: number
+  size: number
+  /** the segment's pack of leaves (a part pack: packs.part_of) */
+  pack_id: string
+  /** the segment's leaves in order, CIDs joined by ',' */
+  leaves: string
+  created_at: number
+}
+
 export interface MetaTable {
   key: string
   value: string
@@ -329,6 +342,7 @@ export interface Database {
   session_members: SessionMembersTable
   bucket_uploads: BucketUploadsTable
   bucket_parts: BucketPartsTable
+  tus_segments: TusSegmentsTable
   pins: PinsTable
   share_links: ShareLinksTable
   cloud_tenants: CloudTenantsTable

@@ -1,20 +1,19 @@
 /**
  * Resumable uploads with tus 1.0 at /files/tus, on the tus project's own server library
- * (@tus/server with @tus/file-store), mounted in Fastify as a raw handler. Extensions:
- * creation (+ with-upload, defer-length), termination, expiration (the library's), and
- * checksum (Cairn's, see store.ts). Credentials: an account's API key (X-API-KEY or
- * Authorization: Bearer) or an upload session token (Bearer); an upload belongs to who
- * created it, and to nobody else it exists (404).
+ * (@tus/server; each upload's record in @tus/file-store's configstore), mounted in Fastify as
+ * a raw handler. Extensions: creation (+ with-upload, defer-length), termination, expiration
+ * (the library's), and checksum (Cairn's, see store.ts). Credentials: an account's API key
+ * (X-API-KEY or Authorization: Bearer) or an upload session token (Bearer); an upload belongs
+ * to who created it, and to nobody else it exists (404).
  *
- * A finished upload is imported like any other upload, streaming from the tus file into the
- * core: with an API key into the account's files (the top level, or the folder a/b named by
- * the `folder` metadata, made if missing, as the gateway's upload does), with a
- * session token into the session's bucket under its rules. The CID is answered in the `Cairn-CID` header of the
- * request that finished it and kept in the upload's metadata (`cid`, seen by HEAD), and the
- * temporary file is removed.
+ * The bytes are imported as they arrive, into segments (writer.ts); a finished upload's
+ * segments are stored as one file like any other upload: with an API key into the account's
+ * files (the top level, or the folder a/b named by the `folder` metadata, made if missing, as
+ * the gateway's upload does), with a session token into the session's bucket under its
+ * rules. The CID is answered in the `Cairn-CID` header of the request that finished it and
+ * kept in the upload's metadata (`cid`, seen by HEAD).
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { createReadStream } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -24,14 +23,14 @@ import type { Principal } from '../../core/accounts.js'
 import { FILES_SPACE } from '../../core/drive.js'
 import { parseFolderPath } from '../../core/paths.js'
 import type { Core } from '../../core/core.js'
-import type { ImportProfile } from '../../core/content/profiles.js'
 import { CairnError, isCairnError, RateLimitedError } from '../../core/errors.js'
 import type { SessionPrincipal } from '../../core/upload-sessions.js'
 import type { Metrics } from '../../http/metrics.js'
 import { apiKeyPrincipal, bearerOf, isSessionToken } from '../buckets/auth.js'
 import { statusOf } from '../buckets/errors.js'
-import { EagerTusImports } from './eager.js'
-import { CairnTusStore, CHECKSUM_ALGORITHMS, parseChecksum, requestChecksum, TusError } from './store.js'
+import { CairnTusStore, CHECKSUM_ALGORITHMS, parseChecksum, profileOf, requestChecksum, TusError } from './store.js'
+import type { PartsTarget } from '../../core/part-packs.js'
+import type { Entry } from '../../core/drive.js'
 
 export const TUS_PATH = '/files/tus'
 /** uploads made with an API key are the account's files, as a FluxDrive put's are */
@@ -58,7 +57,8 @@ function tusErrorOf (err: unknown): TusError {
 export async function tusDialect (app: FastifyInstance, { core }: { core: Core, metrics: Metrics }): Promise<void> {
   const directory = join(core.config.dataDir, 'tus')
   await mkdir(directory, { recursive: true })
-  const store = new CairnTusStore({ directory, expirationPeriodInMilliseconds: core.config.uploads.tusExpirySeconds * 1000 })
+  const store = new CairnTusStore({ directory, expirationPeriodInMilliseconds: core.config.uploads.tusExpirySeconds * 1000 }, core.tusSegments)
+  app.addHook('onClose', async () => { await store.closeAll() })
   const current = new AsyncLocalStorage<Owner>()
   const ownerOf = (): Owner => {
     const o = current.getStore()
@@ -67,55 +67,40 @@ export async function tusDialect (app: FastifyInstance, { core }: { core: Core, 
   }
   const importing = new Map<string, Promise<string>>()
 
-  /** Import the upload's bytes (`content`) under its owner, as a one-shot upload would be. */
-  const importContent = async (upload: Upload, owner: Owner, content: AsyncIterable<Uint8Array>): Promise<string> => {
+  /** Store the upload's segments as one file of its owner, as a one-shot upload would be. */
+  const storeUpload = async (upload: Upload, owner: Owner): Promise<string> => {
     const meta = upload.metadata ?? {}
     const size = upload.size ?? 0
     const name = meta.filename ?? meta.name ?? null
-    const profile: ImportProfile = meta['cid-version'] === '1' || meta.profile === 'unixfs-v1-2025' ? 'unixfs-v1-2025' : 'unixfs-v0-2015'
+    const profile = profileOf(meta)
+    const put = async (target: PartsTarget): Promise<Entry> => await core.tusSegments.store(upload.id, target, { profile })
     if (owner.kind === 'session') {
-      const { entry } = await core.buckets.importWhole(owner.principal, { name, size, content }, profile)
+      const { entry } = await core.buckets.importWhole(owner.principal, { name, size }, put)
       return entry.cid ?? ''
     }
     const account = owner.principal.account
-    const [entry] = await core.drive.putFiles(account, TUS_SPACE, (async function * () {
-      yield { filename: name ?? undefined, mimetype: meta.filetype ?? meta.type ?? undefined, content }
-    })(), { profile, budget: await core.drive.budgetFor(account), folderPath: meta.folder ?? undefined })
+    const entry = await put({
+      account, spaceName: TUS_SPACE, folderPath: meta.folder ?? undefined, filename: name ?? 'file', mimetype: meta.filetype ?? meta.type ?? undefined,
+      budget: async () => await core.drive.budgetFor(account)
+    })
     return entry.cid ?? ''
   }
 
-  // imports that run while PATCHes arrive (eager.ts), started by the first kept write
-  const eager = new EagerTusImports()
-  app.addHook('onClose', async () => { eager.close() })
-  store.onRemoved = id => { eager.drop(id) }
-  store.onConfirmed = (id, offset) => {
-    const owner = current.getStore()
-    if (owner === undefined) return
-    void store.configstore.get(id).then(info => {
-      const upload = info as Upload | undefined
-      if (upload === undefined || upload.metadata?.cid != null) return
-      eager.confirmed(id, offset, join(directory, id), upload.size, async content => await importContent(upload, owner, content))
-    }, () => {})
-  }
-
-  /** Import a finished upload once (concurrent callers share the one import). */
+  /** Store a finished upload once (concurrent callers share the one import). */
   const finish = async (upload: Upload, owner: Owner): Promise<string> => {
     const running = importing.get(upload.id)
     if (running !== undefined) return await running
     const run = (async () => {
       const meta = upload.metadata ?? {}
       if (meta.cid != null) return meta.cid
-      let cid = await eager.take(upload.id)
-      if (cid === undefined) {
-        const content = createReadStream(join(directory, upload.id), { highWaterMark: 1024 * 1024 })
-        try {
-          cid = await importContent(upload, owner, content)
-        } catch (err) {
-          content.destroy()
-          // refused for good (a limit, bad input): the upload is dropped, so a client starts over
-          if (isCairnError(err) && ['quota_exceeded', 'file_too_large', 'invalid_argument', 'not_found'].includes(err.code)) await store.remove(upload.id)
-          throw err
-        }
+      await store.settle(upload.id)
+      let cid
+      try {
+        cid = await storeUpload(upload, owner)
+      } catch (err) {
+        // refused for good (a limit, bad input): the upload is dropped, so a client starts over
+        if (isCairnError(err) && ['quota_exceeded', 'file_too_large', 'invalid_argument', 'not_found'].includes(err.code)) await store.remove(upload.id)
+        throw err
       }
       await store.markImported(upload.id, cid)
       return cid

@@ -1,19 +1,30 @@
 /**
- * @tus/file-store with what Cairn adds: the checksum extension (the library has none), and
- * uploads that stay answerable after their bytes were imported and the temporary file was
- * removed (HEAD then reports the upload complete, with its CID in Upload-Metadata).
- *
- * Upload state is the library's: `<dir>/<id>` (the bytes) and `<dir>/<id>.json` (length,
- * metadata, creation date), so an upload resumes after a client drop and a server restart.
+ * The tus data store: @tus/file-store's configstore keeps each upload's record
+ * (`<dir>/<id>.json`: length, metadata, creation date); its bytes are not a file but
+ * segments, packs of leaves imported as they arrive (writer.ts, src/core/tus-segments.ts).
+ * Cairn adds the checksum extension (the library has none), and uploads stay answerable
+ * after their bytes were stored as a file (HEAD then reports the upload complete, with its
+ * CID in Upload-Metadata). An upload resumes after a client drop (at the offset its writer
+ * took) and after a server restart (at its durable offset).
  */
 import { createHash, getHashes } from 'node:crypto'
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { readdir, stat, truncate, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readdir } from 'node:fs/promises'
 import { Transform, pipeline, type Readable } from 'node:stream'
 import type http from 'node:http'
 import { FileStore } from '@tus/file-store'
-import { Upload } from '@tus/utils'
+import { ERRORS, Upload } from '@tus/utils'
+import type { ImportProfile } from '../../core/content/profiles.js'
+import type { TusSegments } from '../../core/tus-segments.js'
+import { UploadWriter } from './writer.js'
+
+/** an upload whose writer takes no PATCH this long is cut where it is whole (what was cut stays) */
+const IDLE_MS = 5 * 60_000
+
+/** the profile an upload's metadata asks for (`cid-version: 1`, or `profile`) */
+export function profileOf (meta: Record<string, string | null> | undefined): ImportProfile {
+  return meta?.['cid-version'] === '1' || meta?.profile === 'unixfs-v1-2025' ? 'unixfs-v1-2025' : 'unixfs-v0-2015'
+}
 
 /** Upload-Checksum algorithms offered (Tus-Checksum-Algorithm); sha1 is the one the spec requires */
 export const CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'sha512', 'md5'].filter(a => getHashes().includes(a))
@@ -35,81 +46,144 @@ export function parseChecksum (header: string | null): { algorithm: string, dige
 }
 
 export class CairnTusStore extends FileStore {
-  /** called when a write is kept: the upload's bytes up to `offset` are final (see eager.ts) */
-  onConfirmed?: (id: string, offset: number) => void
-  /** called when an upload is removed (terminated, expired, refused) */
-  onRemoved?: (id: string) => void
+  private readonly writers = new Map<string, { writer: UploadWriter, idle: NodeJS.Timeout }>()
 
-  constructor (opts: { directory: string, expirationPeriodInMilliseconds: number }) {
+  constructor (opts: { directory: string, expirationPeriodInMilliseconds: number }, private readonly segments: TusSegments) {
     super(opts)
     this.extensions = [...this.extensions, 'checksum']
   }
 
-  override async write (readable: http.IncomingMessage | Readable, id: string, offset: number): Promise<number> {
-    const end = await this.checkedWrite(readable, id, offset)
-    this.onConfirmed?.(id, end)
-    return end
+  /** the upload's record only: its bytes go to segments */
+  override async create (file: Upload): Promise<Upload> {
+    await this.configstore.set(file.id, file)
+    return file
   }
 
-  private async checkedWrite (readable: http.IncomingMessage | Readable, id: string, offset: number): Promise<number> {
+  private async info (id: string): Promise<Upload & { metadata?: Record<string, string | null> }> {
+    const info = await this.configstore.get(id) as (Upload & { metadata?: Record<string, string | null> }) | undefined
+    if (info === undefined) throw ERRORS.FILE_NOT_FOUND
+    return info
+  }
+
+  /** the writer of upload `id`, made at its durable offset when it has none (or its last one failed) */
+  private async writerOf (id: string): Promise<UploadWriter> {
+    const w = this.writers.get(id)
+    if (w !== undefined && w.writer.failed === undefined) {
+      w.idle.refresh()
+      return w.writer
+    }
+    if (w !== undefined) this.forget(id)
+    const info = await this.info(id)
+    const writer = new UploadWriter(id, await this.segments.durableOffset(id), info.size, profileOf(info.metadata), this.segments)
+    const idle = setTimeout(() => { void this.closeWriter(id) }, IDLE_MS).unref()
+    this.writers.set(id, { writer, idle })
+    return writer
+  }
+
+  private forget (id: string): UploadWriter | undefined {
+    const w = this.writers.get(id)
+    if (w === undefined) return undefined
+    clearTimeout(w.idle)
+    this.writers.delete(id)
+    return w.writer
+  }
+
+  /** cut the writer where it is whole and record what it cut (idle, or the server closes) */
+  async closeWriter (id: string): Promise<void> {
+    await this.forget(id)?.close()
+  }
+
+  async closeAll (): Promise<void> {
+    await Promise.all([...this.writers.keys()].map(async id => { await this.closeWriter(id) }))
+  }
+
+  override async write (readable: http.IncomingMessage | Readable, id: string, _offset: number): Promise<number> {
+    const writer = await this.writerOf(id)
     const checksum = requestChecksum.getStore()
-    if (checksum === undefined) return await super.write(readable, id, offset)
+    if (checksum === undefined) {
+      await writer.feed(readable)
+      return writer.fed
+    }
     const hash = createHash(checksum.algorithm)
     const hashing = new Transform({ transform (chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk) } })
     pipeline(readable, hashing, () => {})
-    const end = await super.write(hashing, id, offset)
-    if (hash.digest('base64') !== checksum.digest) {
-      // the spec: a mismatching body must not be kept; the upload stays at its old offset
-      await truncate(join(this.directory, id), offset)
+    let verdict: (ok: boolean) => void = () => {}
+    const check = new Promise<void>((resolve, reject) => { verdict = ok => { if (ok) resolve(); else reject(new TusError(460, 'Checksum mismatch\n')) } })
+    check.catch(() => {})
+    let whole = true
+    readable.once('aborted', () => { whole = false })
+    await writer.feed(hashing, check)
+    // the spec: a body whose checksum does not match (or that broke off, so cannot be checked)
+    // must not be kept: segments holding it are dropped, back to the durable offset
+    const ok = whole && (readable as http.IncomingMessage).complete !== false && hash.digest('base64') === checksum.digest
+    verdict(ok)
+    if (!ok) {
+      writer.rollback()
+      await writer.settled.catch(() => {})
+      this.forget(id)
       throw new TusError(460, 'Checksum mismatch\n')
     }
-    return end
+    return writer.fed
+  }
+
+  override async declareUploadLength (id: string, length: number): Promise<void> {
+    await super.declareUploadLength(id, length)
+    const w = this.writers.get(id)
+    if (w !== undefined) w.writer.size = length
+  }
+
+  /** every byte taken and recorded (the writer is done): wait for it, then forget it */
+  async settle (id: string): Promise<void> {
+    const w = this.writers.get(id)
+    if (w === undefined) return
+    await w.writer.settled
+    this.forget(id)
+    if (w.writer.failed !== undefined) throw w.writer.failed
   }
 
   override async getUpload (id: string): Promise<Upload> {
-    const info = await this.configstore.get(id) as (Upload & { metadata?: Record<string, string | null> }) | undefined
-    if (info?.metadata?.cid != null && info.size !== undefined) {
-      // imported and its temporary file removed: complete, with its CID
-      const exists = await stat(join(this.directory, id)).then(() => true, () => false)
-      if (!exists) {
-        return new Upload({ id, size: info.size, offset: info.size, metadata: info.metadata, creation_date: info.creation_date })
-      }
+    const info = await this.info(id)
+    if (info.metadata?.cid != null && info.size !== undefined) {
+      // stored as a file: complete, with its CID
+      return new Upload({ id, size: info.size, offset: info.size, metadata: info.metadata, creation_date: info.creation_date })
     }
-    return await super.getUpload(id)
+    const w = this.writers.get(id)
+    const offset = w !== undefined && w.writer.failed === undefined ? w.writer.fed : await this.segments.durableOffset(id)
+    return new Upload({ id, size: info.size, offset, metadata: info.metadata, creation_date: info.creation_date })
   }
 
   override async remove (id: string): Promise<void> {
-    this.onRemoved?.(id)
-    await unlink(join(this.directory, id)).catch(() => {})
+    this.forget(id)?.fail(new TusError(404, 'Upload not found\n'))
+    await this.segments.drop(id)
     await this.configstore.delete(id).catch(() => {})
   }
 
-  /** Record the import: CID in the metadata, offset complete; then drop the temporary bytes. */
+  /** Record the file: CID in the metadata, offset complete; its segments are the file's now. */
   async markImported (id: string, cid: string): Promise<void> {
     const info = await this.configstore.get(id) as Upload | undefined
     if (info === undefined) return
     await this.configstore.set(id, { ...info, offset: info.size ?? 0, metadata: { ...info.metadata, cid } } as unknown as Upload)
-    await unlink(join(this.directory, id)).catch(() => {})
   }
 
-  /** Unfinished uploads past their expiry (the library's sweep), and imported uploads' records past it too. */
+  /**
+   * Unfinished uploads past their expiry (their segments go), records of stored uploads past
+   * it too, and segments whose upload record is gone.
+   */
   override async deleteExpired (): Promise<number> {
-    let n = await super.deleteExpired()
     const expiry = this.getExpiration()
-    if (expiry <= 0) return n
-    const names = await readdir(this.directory).catch(() => [] as string[])
-    const files = new Set(names)
-    for (const name of names) {
-      if (!name.endsWith('.json')) continue
-      const id = name.slice(0, -5)
-      if (files.has(id)) continue
-      const info = await this.configstore.get(id) as Upload | undefined
+    if (expiry <= 0) return 0
+    let n = 0
+    // every upload record (the configstore's own list names only ids that also have a file)
+    const ids = (await readdir(this.directory).catch(() => [] as string[])).filter(f => f.endsWith('.json')).map(f => f.slice(0, -5))
+    for (const id of ids) {
+      const info = await this.configstore.get(id).catch(() => undefined) as (Upload & { metadata?: Record<string, string | null> }) | undefined
       const created = info?.creation_date === undefined ? 0 : Date.parse(info.creation_date)
-      if (Date.now() - created > expiry) {
-        await this.configstore.delete(id).catch(() => {})
-        n++
-      }
+      if (info === undefined || Date.now() - created <= expiry || this.writers.has(id)) continue
+      await this.remove(id)
+      n++
     }
+    const known = new Set(ids)
+    for (const id of await this.segments.uploadIds()) if (!known.has(id) && !this.writers.has(id)) await this.segments.drop(id)
     return n
   }
 }
