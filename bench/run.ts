@@ -443,25 +443,32 @@ async function partsStep (ctx: Ctx): Promise<void> {
     if (cid === '') cid = got
     if (got !== cid) throw new Error(`${what} gave ${got}, expected ${cid}`)
   }
+  const gib = cfg.fileBytes / (1024 * MiB)
   for (let i = 0; i < cfg.partRuns; i++) {
     let w = watchRss(ctx.server.pid)
+    let c0 = cpuSeconds(ctx.server.pid)
     const u = await curlPut(ctx.server.url, ctx.creds.zelid, ctx.creds.key, ctx.file)
+    const putCpu = cpuSeconds(ctx.server.pid) - c0
     peak.put = Math.max(peak.put, w.stop().peakKiB)
     same(u.hash, 'put')
     put.push(mbps(cfg.fileBytes, u.seconds))
 
     w = watchRss(ctx.server.pid)
+    c0 = cpuSeconds(ctx.server.pid)
     const b = await bucketsUpload(ctx.server.url, ctx.creds.key, ctx.file, cfg.fileBytes, cfg.partBytes, cfg.partConcurrency)
+    const bucketsCpu = cpuSeconds(ctx.server.pid) - c0
     peak.buckets = Math.max(peak.buckets, w.stop().peakKiB)
     same(b.cid, '/buckets')
     buckets.push(mbps(cfg.fileBytes, b.seconds))
 
     w = watchRss(ctx.server.pid)
+    c0 = cpuSeconds(ctx.server.pid)
     const t = await tusUpload(ctx.server.url, ctx.creds.key, ctx.file, cfg.fileBytes, cfg.partBytes)
+    const tusCpu = cpuSeconds(ctx.server.pid) - c0
     peak.tus = Math.max(peak.tus, w.stop().peakKiB)
     same(t.cid, 'tus')
     tus.push(mbps(cfg.fileBytes, t.seconds))
-    log(`   put ${f1(put[i])} MB/s (${f2(u.seconds)} s)   /buckets ${f1(buckets[i])} MB/s (${f2(b.seconds)} s, of which complete ${f2(b.completeSeconds)} s)   tus ${f1(tus[i])} MB/s (${f2(t.seconds)} s)`)
+    log(`   put ${f1(put[i])} MB/s (${f2(u.seconds)} s, ${f2(putCpu / gib)} server CPU-s/GiB)   /buckets ${f1(buckets[i])} MB/s (${f2(b.seconds)} s, of which complete ${f2(b.completeSeconds)} s; ${f2(bucketsCpu / gib)} CPU-s/GiB)   tus ${f1(tus[i])} MB/s (${f2(t.seconds)} s; ${f2(tusCpu / gib)} CPU-s/GiB)`)
   }
   const rb = best(buckets) / best(put)
   const rt = best(tus) / best(put)

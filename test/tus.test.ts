@@ -181,6 +181,23 @@ describe('tus 1.0 at /files/tus', () => {
     assert.equal(listed.length, 1)
   })
 
+  test('a PATCH body longer than the upload\'s remaining length is 413: with Content-Length nothing is kept, streamed (chunked) what fits is', async () => {
+    const a = await s.account()
+    const url = await create(s, a.key, 10)
+    const headers = { 'x-api-key': a.key, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'tus-resumable': '1.0.0' }
+    const res = await raw(url, 'PATCH', headers, Buffer.alloc(25, 7))
+    assert.equal(res.status, 413)
+    assert.equal((await raw(url, 'HEAD', { 'x-api-key': a.key })).headers.get('upload-offset'), '0')
+    const chunked = await fetch(url, {
+      method: 'PATCH',
+      headers,
+      body: new ReadableStream({ start (c) { c.enqueue(new Uint8Array(6).fill(1)); c.enqueue(new Uint8Array(19).fill(2)); c.close() } }),
+      duplex: 'half'
+    } as RequestInit)
+    assert.equal(chunked.status, 413)
+    assert.equal((await raw(url, 'HEAD', { 'x-api-key': a.key })).headers.get('upload-offset'), '10')
+  })
+
   test('termination: DELETE ends an unfinished upload', async () => {
     const a = await s.account()
     const url = await create(s, a.key, 100)

@@ -10,7 +10,7 @@
 import { createHash, getHashes } from 'node:crypto'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { readdir } from 'node:fs/promises'
-import { Transform, pipeline, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type http from 'node:http'
 import { FileStore } from '@tus/file-store'
 import { ERRORS, Upload } from '@tus/utils'
@@ -28,6 +28,29 @@ export function profileOf (meta: Record<string, string | null> | undefined): Imp
 
 /** Upload-Checksum algorithms offered (Tus-Checksum-Algorithm); sha1 is the one the spec requires */
 export const CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'sha512', 'md5'].filter(a => getHashes().includes(a))
+
+/** a PATCH's body, read by the store straight from the request (index.ts hands the library none) */
+export const patchBody = new AsyncLocalStorage<http.IncomingMessage>()
+
+/** at most `limit` bytes of `body`; `over()` tells whether it had more */
+function limited (body: AsyncIterable<Uint8Array>, limit: number): { bytes: AsyncIterable<Uint8Array>, over: () => boolean } {
+  let over = false
+  return {
+    over: () => over,
+    bytes: (async function * () {
+      let left = limit
+      for await (const chunk of body) {
+        if (chunk.byteLength > left) {
+          over = true
+          if (left > 0) yield chunk.subarray(0, left)
+          return
+        }
+        left -= chunk.byteLength
+        yield chunk
+      }
+    })()
+  }
+}
 
 /** the checksum a PATCH (or creation-with-upload POST) carried, for the store's write */
 export const requestChecksum = new AsyncLocalStorage<{ algorithm: string, digest: string } | undefined>()
@@ -97,16 +120,23 @@ export class CairnTusStore extends FileStore {
     await Promise.all([...this.writers.keys()].map(async id => { await this.closeWriter(id) }))
   }
 
-  override async write (readable: http.IncomingMessage | Readable, id: string, _offset: number): Promise<number> {
+  override async write (libraryBody: http.IncomingMessage | Readable, id: string, offset: number): Promise<number> {
     const writer = await this.writerOf(id)
+    // a PATCH's body comes straight from the request, without the library's limit: the
+    // upload's length is enforced here
+    const raw = patchBody.getStore()
+    const readable = raw ?? libraryBody
+    const room = writer.size === undefined ? Number.MAX_SAFE_INTEGER : writer.size - offset
+    const body = limited(readable, room)
+    const tooLong = (): TusError => new TusError(413, 'The body is longer than the upload\'s remaining length\n')
     const checksum = requestChecksum.getStore()
     if (checksum === undefined) {
-      await writer.feed(readable)
+      await writer.feed(body.bytes)
+      if (body.over()) throw tooLong()
       return writer.fed
     }
     const hash = createHash(checksum.algorithm)
-    const hashing = new Transform({ transform (chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk) } })
-    pipeline(readable, hashing, () => {})
+    const hashing = (async function * () { for await (const chunk of body.bytes) { hash.update(chunk); yield chunk } })()
     let verdict: (ok: boolean) => void = () => {}
     const check = new Promise<void>((resolve, reject) => { verdict = ok => { if (ok) resolve(); else reject(new TusError(460, 'Checksum mismatch\n')) } })
     check.catch(() => {})
@@ -115,7 +145,7 @@ export class CairnTusStore extends FileStore {
     await writer.feed(hashing, check)
     // the spec: a body whose checksum does not match (or that broke off, so cannot be checked)
     // must not be kept: segments holding it are dropped, back to the durable offset
-    const ok = whole && (readable as http.IncomingMessage).complete !== false && hash.digest('base64') === checksum.digest
+    const ok = whole && !body.over() && (readable as http.IncomingMessage).complete !== false && hash.digest('base64') === checksum.digest
     verdict(ok)
     if (!ok) {
       writer.rollback()
