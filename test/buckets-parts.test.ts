@@ -6,7 +6,8 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { importer } from 'ipfs-unixfs-importer'
@@ -135,6 +136,28 @@ describe('/buckets parts as packs of leaves', () => {
     for (let i = 0; i < 100 && (await packFiles(s.dataDir)).length !== before; i++) await new Promise(resolve => setTimeout(resolve, 20))
     assert.equal((await packFiles(s.dataDir)).length, before)
     assert.deepEqual((await s.core.fsck()).problems, [])
+  })
+})
+
+describe('/buckets uploads begun before parts were packs', () => {
+  let s: TestServer
+  before(async () => { s = await startServer() })
+  after(async () => { await s.close() })
+
+  test('parts kept as files by an older release (migration 0010) complete from those files, which are then removed', async () => {
+    const a = await s.account()
+    const data = deterministicBytes(2 * 256 * KiB + 99, 'legacy-parts')
+    // part 1 sent now (a pack), part 2 as the older release kept it: a file and a row without a pack
+    const { token, upload } = await sendParts(s.url, a.key, data.subarray(0, 256 * KiB), 256 * KiB)
+    const dir = join(s.dataDir, 'buckets', upload.uploadId)
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(dir, '2'), data.subarray(256 * KiB))
+    await s.core.metadata.db.updateTable('bucket_uploads').set({ total_parts: 2, original_size: data.length }).where('id', '=', upload.uploadId).execute()
+    await s.core.metadata.db.insertInto('bucket_parts').values({ upload_id: upload.uploadId, part_number: 2, size: data.length - 256 * KiB, tag: 'legacy', created_at: Date.now(), pack_id: null, leaves: null }).execute()
+    const done = await call(s.url, 'POST', '/buckets/complete', { token, body: { key: upload.key } })
+    assert.equal(done.status, 200, JSON.stringify(done.body))
+    assert.equal(done.body.cid, await kuboCid(data))
+    assert.equal(existsSync(dir), false)
   })
 })
 
