@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { exporter, walkPath, type UnixFSEntry } from 'ipfs-unixfs-exporter'
+import { sql } from 'kysely'
 import { CID } from 'multiformats/cid'
 import type { Db } from '../adapters/metadata/open.js'
 import type { GatewayPolicy } from '../config.js'
@@ -46,7 +47,7 @@ export const MAX_SIGNED_TTL_SECONDS = 366 * 24 * 3600
 const REFERENCED_ENTRY = preparedQuery(2, (db, forms) => db.selectFrom('entries').select('id')
   .where(eb => eb.or([eb('cid', 'in', forms), eb('thumbnail_cid', 'in', forms)]))
   .where(eb => eb.not(eb.exists(eb.selectFrom('cloud_files').select('cloud_files.id').whereRef('cloud_files.entry_id', '=', 'entries.id'))))
-  .limit(1))
+  .limit(sql.lit(1)))
 
 /** a file inside a referenced directory, or any block of a referenced DAG: its pack's root is referenced */
 const REFERENCED_PACK = preparedQuery(1, (db, [mh]) => db.selectFrom('blocks')
@@ -57,7 +58,7 @@ const REFERENCED_PACK = preparedQuery(1, (db, [mh]) => db.selectFrom('blocks')
   .where(eb => eb.exists(eb.selectFrom('entries').select('entries.id')
     .where(e2 => e2.or([e2('entries.cid', '=', e2.ref('contents.cid')), e2('entries.thumbnail_cid', '=', e2.ref('contents.cid'))]))
     .where(e2 => e2.not(e2.exists(e2.selectFrom('cloud_files').select('cloud_files.id').whereRef('cloud_files.entry_id', '=', 'entries.id'))))))
-  .limit(1))
+  .limit(sql.lit(1)))
 
 export class Gateway {
   private key: Promise<Buffer> | undefined
