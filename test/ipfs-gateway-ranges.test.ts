@@ -7,10 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { request, type IncomingMessage } from 'node:http'
 import { startServer, type TestServer } from './helpers/server.js'
 import { form, json, post } from './helpers/http.js'
 import { deterministicBytes } from './helpers/data.js'
 import { gw } from './helpers/ipfs.js'
+import { freeSpanBuffers } from '../src/core/content/span-pool.js'
 
 const LEAF = 256 * 1024
 /** five whole 256 KiB leaves and a short sixth */
@@ -101,6 +104,42 @@ describe('gateway: range requests of a known file', () => {
     assert.equal(raw.res.status, 200)
     assert.equal(raw.res.headers.get('content-type'), 'application/vnd.ipld.raw')
     assert.ok(raw.body.byteLength < 1024, 'the root node, not the file')
+  })
+
+  test('range answers in parallel each get their own bytes, and their span buffers go back to the pool', async () => {
+    const ranges = Array.from({ length: 24 }, (_, i) => {
+      const start = (i * 97 * 1024 + i) % (SIZE - 1)
+      return { start, end: Math.min(SIZE, start + [1, 5000, 300 * 1024, 1024 * 1024][i % 4]) }
+    })
+    for (let round = 0; round < 2; round++) {
+      await Promise.all(ranges.map(async r => {
+        const got = await gw(s, `/ipfs/${cid}`, { range: `bytes=${r.start}-${r.end - 1}` })
+        assert.equal(got.res.status, 206)
+        assert.ok(got.body.equals(data.subarray(r.start, r.end)), `bytes ${r.start}-${r.end - 1}`)
+      }))
+    }
+    assert.ok(freeSpanBuffers() > 0, 'sent span buffers were handed back for reuse')
+  })
+
+  test('a client that stops reading still gets its bytes intact while other range answers run', async () => {
+    const MiB = 1024 * 1024
+    const slow = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${s.filesUrl}/ipfs/${cid}`, { headers: { range: `bytes=1-${MiB}` } }, resolve)
+      req.once('error', reject)
+      req.end()
+    })
+    slow.pause()
+    assert.equal(slow.statusCode, 206)
+    for (let i = 0; i < 12; i++) {
+      const start = (i * 61 * 1024) % (SIZE - MiB)
+      const got = await gw(s, `/ipfs/${cid}`, { range: `bytes=${start}-${start + MiB - 1}` })
+      assert.ok(got.body.equals(data.subarray(start, start + MiB)))
+    }
+    const parts: Buffer[] = []
+    slow.on('data', (d: Buffer) => parts.push(d))
+    slow.resume()
+    await once(slow, 'end')
+    assert.ok(Buffer.concat(parts).equals(data.subarray(1, MiB + 1)), 'the paused answer is intact')
   })
 
   test('removed content is a 404 at once, though its answer was known', async () => {

@@ -17,7 +17,7 @@ import { CairnError, invalid, isCairnError } from '../../core/errors.js'
 import type { Resolved } from '../../core/gateway.js'
 import { sniffContentType } from '../../core/mime.js'
 import { abortSignalOf } from '../../http/abort-signal.js'
-import { bodyStream } from '../../http/body-stream.js'
+import { bodyStream, sendRead } from '../../http/body-stream.js'
 import type { Metrics } from '../../http/metrics.js'
 import { contentDisposition, parseRange } from '../../http/responses.js'
 import { gatewayErrorHandler } from './errors.js'
@@ -30,7 +30,8 @@ const IMMUTABLE = 'public, max-age=29030400, immutable'
 const ACTIVE = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/x-javascript|text\/xsl)/
 const ACTIVE_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads'
 const SNIFF_BYTES = 4100
-const SEND_WHOLE_BELOW = 256 * 1024
+/** bodies up to this long are read whole before the answer starts (see sendRead) */
+const SEND_READ_UP_TO = 2 * 1024 * 1024
 const SNIFF_CACHE = 10_000
 const sniffedTypes = new Map<string, string>()
 
@@ -270,11 +271,12 @@ async function sendBytes (deps: GatewayDeps, req: FastifyRequest, reply: Fastify
   }
   reply.header('content-length', end - start)
   if (req.method === 'HEAD') return reply.send()
-  if (end - start <= SEND_WHOLE_BELOW) {
-    const body = head !== undefined && start === 0 && end <= head.byteLength ? head.subarray(0, end) : await collect(read(start, end))
-    deps.metrics.bytesOut.inc(body.byteLength)
-    return reply.send(body)
+  if (head !== undefined && start === 0 && end <= head.byteLength) {
+    deps.metrics.bytesOut.inc(end)
+    return reply.send(head.subarray(0, end))
   }
+  // up to a few MiB (a range request, a small file) is read before any status is sent
+  if (end - start <= SEND_READ_UP_TO) return await sendRead(reply, read(start, end), deps.metrics)
   return send(req, reply, deps, read(start, end))
 }
 
