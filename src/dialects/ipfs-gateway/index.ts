@@ -235,7 +235,7 @@ async function sendFileBytes (deps: GatewayDeps, req: FastifyRequest, reply: Fas
   const content = contentHeaders(type, r, name)
   // a plain request for a stored file by its CID: remember what the answer needs (below)
   if (!inline && r.path.length === 0 && !req.url.includes('?') && !r.negotiated && res.terminus.equals(r.cid)) {
-    knownFiles.set(req.url, { cid: res.terminus, size, etag, common: stringHeaders(reply), content })
+    knownFilesOf(deps.core).set(req.url, { cid: res.terminus, size, etag, common: stringHeaders(reply), content })
   }
   return await sendBytes(deps, req, reply, size, content, read, head)
 }
@@ -299,12 +299,22 @@ interface KnownFile {
   content: Record<string, string>
 }
 const KNOWN_FILES = 10_000
-const knownFiles = new LruMap<string, KnownFile>(KNOWN_FILES)
+/** per core: a process running several (tests) keeps their stores apart */
+const knownFiles = new WeakMap<Core, LruMap<string, KnownFile>>()
+
+function knownFilesOf (core: Core): LruMap<string, KnownFile> {
+  let m = knownFiles.get(core)
+  if (m === undefined) {
+    m = new LruMap(KNOWN_FILES)
+    knownFiles.set(core, m)
+  }
+  return m
+}
 
 /** true when the request was for a known file and is answered; false: it must go the long way */
 async function servedKnownFile (deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
   if (req.url.includes('?')) return false
-  const f = knownFiles.get(req.url)
+  const f = knownFilesOf(deps.core).get(req.url)
   if (f === undefined || acceptedFormat(req.headers.accept) !== undefined) return false
   try {
     await deps.core.gateway.authorize(f.cid, {})
