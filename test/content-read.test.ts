@@ -123,3 +123,62 @@ describe('reading a DAG whose internal node is no bigger than its data', () => {
     }
   })
 })
+
+describe('dag-pb leaves of other shapes than the importers write', () => {
+  // the reader finds a plain leaf's bytes from its field heads; every other shape must come
+  // out exactly as the full decoder reads it (or be refused as it refuses it)
+  const build = async (leaves: Uint8Array[], sizes: number[]): Promise<{ src: BlockSource, root: CID }> => {
+    const blocks: Array<{ cid: CID, bytes: Uint8Array }> = []
+    const put = async (bytes: Uint8Array): Promise<CID> => {
+      const cid = CID.createV0(await sha256.digest(bytes))
+      blocks.push({ cid, bytes })
+      return cid
+    }
+    const cids: CID[] = []
+    for (const l of leaves) cids.push(await put(l))
+    const fs = new UnixFS({ type: 'file', blockSizes: sizes.map(BigInt) })
+    const root = await put(dagPb.encode(dagPb.prepare({ Data: fs.marshal(), Links: cids.map((c, i) => ({ Hash: c, Tsize: leaves[i].length })) })))
+    const pack = Buffer.concat(blocks.flatMap(b => [Buffer.alloc(5), b.bytes]))
+    const where = new Map<string, BlockLocation>()
+    let at = 0
+    for (const b of blocks) { at += 5; where.set(b.cid.toString(), { key: 'p', offset: at, length: b.bytes.length }); at += b.bytes.length }
+    return {
+      root,
+      src: {
+        locate: async cid => where.get(cid.toString()) as BlockLocation,
+        read: async (_cid, loc) => pack.subarray(loc.offset, loc.offset + loc.length),
+        readSpan: async (_key, offset, length) => Buffer.from(pack.subarray(offset, offset + length))
+      }
+    }
+  }
+  const node = (fs: UnixFS): Uint8Array => dagPb.encode({ Data: fs.marshal(), Links: [] })
+
+  test('raw-typed, with mode and mtime, empty, and long leaves read as their data', async () => {
+    const parts = [
+      deterministicBytes(70000, 'plain'), // a 3-byte length varint
+      deterministicBytes(300, 'raw-typed'),
+      deterministicBytes(500, 'with metadata'),
+      Buffer.alloc(0),
+      deterministicBytes(1, 'one byte')
+    ]
+    const leaves = [
+      node(new UnixFS({ type: 'file', data: parts[0] })),
+      node(new UnixFS({ type: 'raw', data: parts[1] })),
+      node(new UnixFS({ type: 'file', data: parts[2], mode: 0o644, mtime: { secs: 1700000000n } })),
+      node(new UnixFS({ type: 'file' })),
+      node(new UnixFS({ type: 'file', data: parts[4] }))
+    ]
+    const { src, root } = await build(leaves, parts.map(p => p.length))
+    const data = Buffer.concat(parts)
+    for (const [a, b] of [[0, data.length], [69999, 70001], [70000, 70300], [70299, 70301], [70300, 70800], [70799, data.length], [data.length - 1, data.length]]) {
+      assert.ok((await collect(readFileRange(src, root, a, b))).equals(data.subarray(a, b)), `range ${a}-${b}`)
+    }
+  })
+
+  test('a leaf that is not file data is refused as before', async () => {
+    // the parent says the first child holds 2 bytes; it is a directory node
+    const { src, root } = await build([node(new UnixFS({ type: 'directory' })), node(new UnixFS({ type: 'file', data: Buffer.from('xy') }))], [2, 2])
+    await assert.rejects(collect(readFileRange(src, root, 0, 4)), (err: Error & { code?: string }) => err.code === 'unsupported_media')
+    assert.ok((await collect(readFileRange(src, root, 2, 4))).equals(Buffer.from('xy')), 'the file leaf after it reads')
+  })
+})

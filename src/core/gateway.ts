@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { exporter, walkPath, type UnixFSEntry } from 'ipfs-unixfs-exporter'
+import { sql } from 'kysely'
 import { CID } from 'multiformats/cid'
 import type { Db } from '../adapters/metadata/open.js'
 import type { GatewayPolicy } from '../config.js'
@@ -14,6 +15,8 @@ import { cidForms } from './content/cids.js'
 import type { ContentStore, ReadableBlocks } from './content/content-store.js'
 import { walkDag, type Block, type DagScope, type EntityBytes } from './content/dag-walk.js'
 import { mhKey } from './content/hex.js'
+import { LruMap } from './content/block-cache.js'
+import { preparedQuery } from '../adapters/metadata/prepared.js'
 import { CairnError, invalid, notFound } from './errors.js'
 
 export interface Resolved {
@@ -35,8 +38,32 @@ const SIGNING_KEY_META = 'gateway_signing_key'
 /** the longest a signed URL may live: a year */
 export const MAX_SIGNED_TTL_SECONDS = 366 * 24 * 3600
 
+/**
+ * The policy `pinned`, asked on every request (never cached: removed content is 404 at once).
+ * FluidCloud's files are private, quarantined until scanned and served only through their
+ * links: their entries do not make content public here (the same bytes pinned by someone
+ * else still are).
+ */
+const REFERENCED_ENTRY = preparedQuery(2, (db, forms) => db.selectFrom('entries').select('id')
+  .where(eb => eb.or([eb('cid', 'in', forms), eb('thumbnail_cid', 'in', forms)]))
+  .where(eb => eb.not(eb.exists(eb.selectFrom('cloud_files').select('cloud_files.id').whereRef('cloud_files.entry_id', '=', 'entries.id'))))
+  .limit(sql.lit(1)))
+
+/** a file inside a referenced directory, or any block of a referenced DAG: its pack's root is referenced */
+const REFERENCED_PACK = preparedQuery(1, (db, [mh]) => db.selectFrom('blocks')
+  .innerJoin('packs', 'packs.id', 'blocks.pack_id')
+  .innerJoin('contents', 'contents.cid', 'packs.root_cid')
+  .select('contents.cid')
+  .where('blocks.mh', '=', mh).where('contents.released_at', 'is', null)
+  .where(eb => eb.exists(eb.selectFrom('entries').select('entries.id')
+    .where(e2 => e2.or([e2('entries.cid', '=', e2.ref('contents.cid')), e2('entries.thumbnail_cid', '=', e2.ref('contents.cid'))]))
+    .where(e2 => e2.not(e2.exists(e2.selectFrom('cloud_files').select('cloud_files.id').whereRef('cloud_files.entry_id', '=', 'entries.id'))))))
+  .limit(sql.lit(1)))
+
 export class Gateway {
   private key: Promise<Buffer> | undefined
+  /** the spellings of a CID the policy query looks for (computing them encodes the CID twice) */
+  private readonly forms = new LruMap<string, string[]>(10_000)
 
   constructor (
     private readonly db: Db,
@@ -65,26 +92,16 @@ export class Gateway {
   }
 
   private async referenced (cid: CID): Promise<boolean> {
-    const forms = cidForms(cid)
-    // FluidCloud's files are private, quarantined until scanned and served only through their
-    // links: their entries do not make content public here (the same bytes pinned by someone
-    // else still are)
-    const entry = await this.db.selectFrom('entries').select('id')
-      .where(eb => eb.or([eb('cid', 'in', forms), eb('thumbnail_cid', 'in', forms)]))
-      .where(eb => eb.not(eb.exists(eb.selectFrom('cloud_files').select('cloud_files.id').whereRef('cloud_files.entry_id', '=', 'entries.id'))))
-      .executeTakeFirst()
-    if (entry !== undefined) return true
-    // a file inside a referenced directory, or any block of a referenced DAG: its pack's root is referenced
-    const inPack = await this.db.selectFrom('blocks')
-      .innerJoin('packs', 'packs.id', 'blocks.pack_id')
-      .innerJoin('contents', 'contents.cid', 'packs.root_cid')
-      .select('contents.cid')
-      .where('blocks.mh', '=', mhKey(cid)).where('contents.released_at', 'is', null)
-      .where(eb => eb.exists(eb.selectFrom('entries').select('entries.id')
-        .where(e2 => e2.or([e2('entries.cid', '=', e2.ref('contents.cid')), e2('entries.thumbnail_cid', '=', e2.ref('contents.cid'))]))
-        .where(e2 => e2.not(e2.exists(e2.selectFrom('cloud_files').select('cloud_files.id').whereRef('cloud_files.entry_id', '=', 'entries.id'))))))
-      .executeTakeFirst()
-    return inPack !== undefined
+    const k = cid.toString()
+    let forms = this.forms.get(k)
+    if (forms === undefined) {
+      const all = cidForms(cid)
+      // the prepared query takes two spellings: one that has only one names it twice
+      forms = [all[0], all[1] ?? all[0]]
+      this.forms.set(k, forms)
+    }
+    if ((await REFERENCED_ENTRY.rows(this.db, forms)).length > 0) return true
+    return (await REFERENCED_PACK.rows(this.db, [mhKey(cid)])).length > 0
   }
 
   private async signingKey (): Promise<Buffer> {

@@ -13,6 +13,7 @@
  * away destroys this stream (Fastify does), which ends the pump and the source.
  */
 import { Readable, type Writable } from 'node:stream'
+import type { FastifyReply } from 'fastify'
 import { release } from '../core/content/span-pool.js'
 import type { Metrics } from './metrics.js'
 
@@ -74,4 +75,26 @@ async function drained (dest: Writable, body: Readable): Promise<boolean> {
 /** the body for `reply.send()`: the chunks, counted into the bytes-out metric as they go */
 export function bodyStream (chunks: AsyncIterable<Uint8Array>, metrics?: Metrics): Readable {
   return new ChunkBody(chunks, metrics)
+}
+
+/**
+ * A body read whole before anything is sent (a range request's bytes, a small file). When
+ * the reader yields it as one chunk (a range within one span: the usual range request), that
+ * chunk goes out as the body itself, with no stream to set up and no copy, and its span
+ * buffer is handed back once the response has finished, that is once the socket has taken
+ * every byte of it. Several chunks go out in order the same way a body stream sends them.
+ * Either way a read error comes before any status is sent, so it gets a proper error answer.
+ */
+export async function sendRead (reply: FastifyReply, chunks: AsyncIterable<Uint8Array>, metrics?: Metrics): Promise<FastifyReply> {
+  const parts: Uint8Array[] = []
+  for await (const c of chunks) if (c.byteLength > 0) parts.push(c)
+  if (parts.length !== 1) return reply.send(parts.length === 0 ? Buffer.alloc(0) : bodyStream(inOrder(parts), metrics))
+  const only = parts[0]
+  metrics?.bytesOut.inc(only.byteLength)
+  reply.raw.once('finish', () => { release(only) })
+  return reply.send(Buffer.isBuffer(only) ? only : Buffer.from(only.buffer, only.byteOffset, only.byteLength))
+}
+
+async function * inOrder (parts: Uint8Array[]): AsyncIterable<Uint8Array> {
+  yield * parts
 }

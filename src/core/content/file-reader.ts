@@ -42,12 +42,66 @@ const MAX_GAP = 512
 /** a leaf's file data, or undefined when the dag-pb block has links after all (see pieces) */
 function leafData (cid: CID, block: Uint8Array): Uint8Array | undefined {
   if (cid.code === raw.code) return block
+  const plain = plainLeafData(block)
+  if (plain !== undefined) return plain
   const node = dagPb.decode(block)
   if (node.Links.length > 0) return undefined
   if (node.Data === undefined) return new Uint8Array(0)
   const fs = UnixFS.unmarshal(node.Data)
   if (fs.type !== 'file' && fs.type !== 'raw') throw new CairnError('unsupported_media', `${cid.toString()} is not a UnixFS file`)
   return fs.data ?? new Uint8Array(0)
+}
+
+/**
+ * The file bytes of a dag-pb leaf as the importers write it (a node with Data only: a UnixFS
+ * file or raw node of its bytes and file size, no block sizes), found by reading the few
+ * protobuf field heads rather than decoding the node into objects (four leaves per MiB
+ * sent). undefined for any other shape, which the full decoder then judges.
+ */
+function plainLeafData (block: Uint8Array): Uint8Array | undefined {
+  // PBNode: field 1 (Data, length-delimited) and nothing else; no field 2 (Links)
+  if (block.byteLength < 2 || block[0] !== 0x0a) return undefined
+  at = 1
+  const len = varint(block)
+  const end = at + len
+  if (len < 0 || end !== block.byteLength) return undefined
+  let type = -1
+  let data: Uint8Array | undefined
+  while (at < end) {
+    const key = block[at++]
+    if (key === 0x08) { // Type
+      type = varint(block)
+    } else if (key === 0x12) { // Data
+      const n = varint(block)
+      if (n < 0 || at + n > end) return undefined
+      data = block.subarray(at, at + n)
+      at += n
+    } else if (key === 0x18) { // filesize
+      if (varint(block) < 0) return undefined
+    } else {
+      return undefined
+    }
+  }
+  // UnixFS types: 0 raw, 2 file
+  if (at !== end || (type !== 0 && type !== 2)) return undefined
+  return data ?? block.subarray(end, end)
+}
+
+/** read position of varint (module state: no tuple per call) */
+let at = 0
+
+/** the unsigned varint at `at` (advancing it), or -1 past the block's end or beyond 2^49 */
+function varint (b: Uint8Array): number {
+  let v = 0
+  let mul = 1
+  for (let i = 0; i < 7; i++) {
+    if (at >= b.byteLength) return -1
+    const byte = b[at++]
+    v += (byte & 0x7f) * mul
+    if (byte < 0x80) return v
+    mul *= 128
+  }
+  return -1
 }
 
 /** a file's root block that the caller already has: raw bytes, or a decoded dag-pb node */

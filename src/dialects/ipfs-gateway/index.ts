@@ -8,19 +8,21 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter'
+import type { CID } from 'multiformats/cid'
 import type { Core } from '../../core/core.js'
+import { LruMap } from '../../core/content/block-cache.js'
 import { codecContentType, CODEC, isIdentity, transcode } from '../../core/content/blocks.js'
 import { tarOf } from '../../core/content/tar.js'
 import { CairnError, invalid, isCairnError } from '../../core/errors.js'
 import type { Resolved } from '../../core/gateway.js'
 import { sniffContentType } from '../../core/mime.js'
 import { abortSignalOf } from '../../http/abort-signal.js'
-import { bodyStream } from '../../http/body-stream.js'
+import { bodyStream, sendRead } from '../../http/body-stream.js'
 import type { Metrics } from '../../http/metrics.js'
 import { contentDisposition, parseRange } from '../../http/responses.js'
 import { gatewayErrorHandler } from './errors.js'
 import { directoryListing, LISTING_CSP, LISTING_VERSION } from './listing.js'
-import { FORMAT_TYPES, parseGatewayRequest, type Format, type GatewayRequest } from './request.js'
+import { acceptedFormat, FORMAT_TYPES, parseGatewayRequest, type Format, type GatewayRequest } from './request.js'
 
 export const IPFS_PREFIX = '/ipfs'
 const IMMUTABLE = 'public, max-age=29030400, immutable'
@@ -28,7 +30,8 @@ const IMMUTABLE = 'public, max-age=29030400, immutable'
 const ACTIVE = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|text\/javascript|application\/javascript|application\/x-javascript|text\/xsl)/
 const ACTIVE_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads'
 const SNIFF_BYTES = 4100
-const SEND_WHOLE_BELOW = 256 * 1024
+/** bodies up to this long are read whole before the answer starts (see sendRead) */
+const SEND_READ_UP_TO = 2 * 1024 * 1024
 const SNIFF_CACHE = 10_000
 const sniffedTypes = new Map<string, string>()
 
@@ -78,6 +81,7 @@ async function * toBytes (src: AsyncIterable<Uint8Array | string>): AsyncIterabl
 
 async function serveIpfs (deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { core } = deps
+  if (await servedKnownFile(deps, req, reply)) return reply
   const r = parseGatewayRequest(req.url, { accept: req.headers.accept, 'cache-control': req.headers['cache-control'] })
   try {
     await core.gateway.authorize(r.cid, r.signature)
@@ -209,7 +213,8 @@ async function sendDeserialized (deps: GatewayDeps, req: FastifyRequest, reply: 
 }
 
 async function sendFileBytes (deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply, r: GatewayRequest, res: Resolved, entry: UnixFSEntry, name: string, signal: AbortSignal): Promise<FastifyReply> {
-  if (cached(req, reply, `"${res.terminus.toString()}"`)) return reply
+  const etag = `"${res.terminus.toString()}"`
+  if (cached(req, reply, etag)) return reply
   const size = Number(entry.size)
   const inline = isIdentity(res.terminus) || entry.type === 'identity'
   const read = (start: number, end: number): AsyncIterable<Uint8Array> => {
@@ -227,15 +232,37 @@ async function sendFileBytes (deps: GatewayDeps, req: FastifyRequest, reply: Fas
     if (sniffedTypes.size >= SNIFF_CACHE) sniffedTypes.delete(sniffedTypes.keys().next().value as string)
     sniffedTypes.set(typeKey, type)
   }
+  const content = contentHeaders(type, r, name)
+  // a plain request for a stored file by its CID: remember what the answer needs (below)
+  if (!inline && r.path.length === 0 && !req.url.includes('?') && !r.negotiated && res.terminus.equals(r.cid)) {
+    knownFilesOf(deps.core).set(req.url, { cid: res.terminus, size, etag, common: stringHeaders(reply), content })
+  }
+  return await sendBytes(deps, req, reply, size, content, read, head)
+}
+
+/** the headers of an answer with a file's bytes (or part of them) */
+function contentHeaders (type: string, r: GatewayRequest, name: string): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': type }
+  if (ACTIVE.test(type)) h['content-security-policy'] = ACTIVE_CSP
+  if (r.filename !== undefined || r.download) h['content-disposition'] = contentDisposition(r.download ? 'attachment' : 'inline', name)
+  h['accept-ranges'] = 'bytes'
+  return h
+}
+
+function stringHeaders (reply: FastifyReply): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (typeof v === 'string') out[k] = v
+  return out
+}
+
+/** The file's bytes, or the one range the request asks for (416 for one that is not in the file). */
+async function sendBytes (deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply, size: number, content: Record<string, string>, read: (start: number, end: number) => AsyncIterable<Uint8Array>, head?: Buffer): Promise<FastifyReply> {
   const range = parseRange(req.headers.range, size)
   if (range === 'invalid') {
     reply.header('content-range', `bytes */${size}`)
     return await reply.code(416).type('text/plain; charset=utf-8').send('Range not satisfiable\n')
   }
-  reply.header('content-type', type)
-  if (ACTIVE.test(type)) reply.header('content-security-policy', ACTIVE_CSP)
-  if (r.filename !== undefined || r.download) reply.header('content-disposition', contentDisposition(r.download ? 'attachment' : 'inline', name))
-  reply.header('accept-ranges', 'bytes')
+  reply.headers(content)
   const start = range?.start ?? 0
   const end = range?.end ?? size
   if (range !== undefined) {
@@ -244,12 +271,60 @@ async function sendFileBytes (deps: GatewayDeps, req: FastifyRequest, reply: Fas
   }
   reply.header('content-length', end - start)
   if (req.method === 'HEAD') return reply.send()
-  if (end - start <= SEND_WHOLE_BELOW) {
-    const body = head !== undefined && start === 0 && end <= head.byteLength ? head.subarray(0, end) : await collect(read(start, end))
-    deps.metrics.bytesOut.inc(body.byteLength)
-    return reply.send(body)
+  if (head !== undefined && start === 0 && end <= head.byteLength) {
+    deps.metrics.bytesOut.inc(end)
+    return reply.send(head.subarray(0, end))
   }
+  // up to a few MiB (a range request, a small file) is read before any status is sent
+  if (end - start <= SEND_READ_UP_TO) return await sendRead(reply, read(start, end), deps.metrics)
   return send(req, reply, deps, read(start, end))
+}
+
+/**
+ * What a plain `GET /ipfs/<cid>` of a stored file (no path below the CID, no query, no format
+ * asked for) needs besides the bytes, by request path. Content is immutable, so none of it
+ * goes stale: the next such request (a download's range requests, a video's seeks) skips
+ * parsing the CID, walking and decoding the root, sniffing the type and building the
+ * headers. Whether the content may be served is NOT remembered: the policy is asked on every
+ * request, so removed content is a 404 at once, and a request the policy refuses goes the
+ * long way (which answers it as before).
+ */
+interface KnownFile {
+  cid: CID
+  size: number
+  etag: string
+  /** the headers every answer carries (a 304 too): caching, X-Ipfs-*, the ETag */
+  common: Record<string, string>
+  /** and those of an answer with bytes */
+  content: Record<string, string>
+}
+const KNOWN_FILES = 10_000
+/** per core: a process running several (tests) keeps their stores apart */
+const knownFiles = new WeakMap<Core, LruMap<string, KnownFile>>()
+
+function knownFilesOf (core: Core): LruMap<string, KnownFile> {
+  let m = knownFiles.get(core)
+  if (m === undefined) {
+    m = new LruMap(KNOWN_FILES)
+    knownFiles.set(core, m)
+  }
+  return m
+}
+
+/** true when the request was for a known file and is answered; false: it must go the long way */
+async function servedKnownFile (deps: GatewayDeps, req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  if (req.url.includes('?')) return false
+  const f = knownFilesOf(deps.core).get(req.url)
+  if (f === undefined || acceptedFormat(req.headers.accept) !== undefined) return false
+  try {
+    await deps.core.gateway.authorize(f.cid, {})
+  } catch {
+    return false
+  }
+  reply.headers(f.common)
+  if (matches(req, f.etag)) await reply.code(304).send()
+  else await sendBytes(deps, req, reply, f.size, f.content, (start, end) => deps.core.content.readFile(f.cid, start, end, abortSignalOf(req)))
+  return true
 }
 
 async function collect (chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {

@@ -72,6 +72,17 @@ function decodeSegment (s: string): string {
   }
 }
 
+/** The format an Accept header asks for, if any: its first media range that names one, unless one that takes HTML or anything comes before. */
+export function acceptedFormat (accept: string | undefined): { format: Format, media: MediaRange } | undefined {
+  if (accept === undefined) return undefined
+  for (const m of parseAccept(accept)) {
+    if (m.type === 'text/html' || m.type === '*/*' || m.type === 'application/*') return undefined
+    const hit = TYPE_FORMATS.get(m.type)
+    if (hit !== undefined) return { format: hit, media: m }
+  }
+  return undefined
+}
+
 /** Parse `url` (path and query as received) of a request under /ipfs/. */
 export function parseGatewayRequest (url: string, headers: { accept?: string, 'cache-control'?: string }): GatewayRequest {
   const q = url.indexOf('?')
@@ -93,15 +104,11 @@ export function parseGatewayRequest (url: string, headers: { accept?: string, 'c
     if (!(f in FORMAT_TYPES)) throw invalid(`unsupported format "${f.slice(0, 40)}": use raw, car, tar, dag-json, dag-cbor, json or cbor`)
     format = f as Format
   } else {
-    for (const m of parseAccept(headers.accept)) {
-      if (m.type === 'text/html' || m.type === '*/*' || m.type === 'application/*') break
-      const hit = TYPE_FORMATS.get(m.type)
-      if (hit !== undefined) {
-        format = hit
-        negotiated = true
-        if (hit === 'car') acceptCar = m
-        break
-      }
+    const accepted = acceptedFormat(headers.accept)
+    if (accepted !== undefined) {
+      format = accepted.format
+      negotiated = true
+      if (format === 'car') acceptCar = accepted.media
     }
   }
 
