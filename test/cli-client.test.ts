@@ -546,16 +546,14 @@ describe('cairn client commands against a real server', () => {
     const path = join(tmp, 'big.bin')
     await writeFile(path, big)
     const first = cairn(cfg, ['put', path, '--json'])
-    // kill it once the server has part of the bytes
-    const tusDir = join(s.dataDir, 'tus')
+    // kill it once the server has part of the bytes (the upload's offset, asked as tus asks it)
+    const apiKey = JSON.parse(await readFile(join(cfg, 'config.json'), 'utf8')).profiles.default.apiKey as string
     const partial = await eventually('part of the upload on the server', async () => {
-      const { readdir } = await import('node:fs/promises')
-      const names = await readdir(tusDir).catch(() => [] as string[])
-      for (const n of names.filter(x => !x.endsWith('.json'))) {
-        const size = (await stat(join(tusDir, n)).catch(() => undefined))?.size ?? 0
-        if (size > 0) return size
-      }
-      return undefined
+      const saved = await readFile(join(cfg, 'uploads.json'), 'utf8').then(t => Object.values(JSON.parse(t)) as Array<{ url: string }>, () => [])
+      if (saved.length === 0) return undefined
+      const head = await fetch(saved[0].url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0', 'x-api-key': apiKey } })
+      const offset = Number(head.headers.get('upload-offset') ?? 0)
+      return offset > 0 ? offset : undefined
     })
     first.child.kill('SIGKILL')
     const killed = await first
