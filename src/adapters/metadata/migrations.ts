@@ -464,6 +464,13 @@ const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('tus_segments_pk', ['upload_id', 'start'])
         .execute()
     }
+  },
+  '0012_cloud_files_entry': {
+    async up (db: Kysely<any>) {
+      // the gateway's policy asks, on every request, whether an entry is a FluidCloud file
+      // (private: it does not make content public); without this it scanned cloud_files
+      await db.schema.createIndex('cloud_files_entry').on('cloud_files').column('entry_id').execute()
+    }
   }
 }
 
