@@ -11,7 +11,7 @@ import type { BlobStore, PackSink } from '../ports/blob-store.js'
 import { encodeBlockFrameHead, encodeCarHeader } from './car-frame.js'
 import { mhKey } from './hex.js'
 import { placeholderRoot, type ImportProfile } from './profiles.js'
-import { ChunkBuffers, fastLeafOptions, PROFILE_LEAVES } from './leaf-import.js'
+import { blockWriteConcurrency, ChunkBuffers, fastLeafOptions, PROFILE_LEAVES } from './leaf-import.js'
 import type { BufferImporter } from 'ipfs-unixfs-importer'
 import type { Chunker } from 'ipfs-unixfs-importer/chunker'
 import { UnixFS } from 'ipfs-unixfs'
@@ -222,7 +222,7 @@ export function replayLeaves (leaves: LeafRecord[], profile: ImportProfile): Lea
         })
       }
     },
-    blockWriteConcurrency: fastLeafOptions(profile, offThreadSha256(), chunkBuffers).blockWriteConcurrency
+    blockWriteConcurrency: blockWriteConcurrency(profile)
   }
 }
 

@@ -317,6 +317,11 @@ export function fastLeafOptions (profile: ImportProfile, hasher: MultihashHasher
   return {
     chunker: leafChunker({ chunkSize: p.chunkSize, rawLeaves: p.rawLeaves, buffers }),
     bufferImporter: leafImporter({ cidVersion: p.cidVersion, rawLeaves: p.rawLeaves, leafType: p.leafType, hasher, buffers }),
-    blockWriteConcurrency: Math.max(4, Math.floor(BYTES_IN_FLIGHT / p.chunkSize))
+    blockWriteConcurrency: blockWriteConcurrency(profile)
   }
+}
+
+/** the importer's blockWriteConcurrency for `profile` (it decides where parents fall among the leaves) */
+export function blockWriteConcurrency (profile: ImportProfile): number {
+  return Math.max(4, Math.floor(BYTES_IN_FLIGHT / PROFILE_LEAVES[profile].chunkSize))
 }
