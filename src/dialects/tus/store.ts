@@ -9,7 +9,8 @@
  */
 import { createHash, getHashes } from 'node:crypto'
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { readdir } from 'node:fs/promises'
+import { readdir, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import type http from 'node:http'
 import { FileStore } from '@tus/file-store'
@@ -185,6 +186,8 @@ export class CairnTusStore extends FileStore {
   override async remove (id: string): Promise<void> {
     this.forget(id)?.fail(new TusError(404, 'Upload not found\n'))
     await this.segments.drop(id)
+    // the bytes file of an upload begun before segments (an older release kept them there)
+    if (/^[A-Za-z0-9_-]+$/.test(id)) await unlink(join(this.directory, id)).catch(() => {})
     await this.configstore.delete(id).catch(() => {})
   }
 
