@@ -173,7 +173,7 @@ export async function openCore (config: Config, events: Partial<CoreEvents> = {}
   registerFileTasks(jobs, drive)
   const tree = new SpaceTree(metadata.db, content, drive)
   const sessions = new UploadSessions(metadata.db, accounts, config.uploads)
-  const tusSegments = new TusSegments({ db: metadata.db, drive, content })
+  const tusSegments = new TusSegments({ db: metadata.db, dialect: metadata.dialect, drive, content })
   const buckets = new Buckets({ db: metadata.db, drive, content, legacyParts: new LegacyPartFiles(join(config.dataDir, 'buckets')), sessions, onBytesIn: events.bytesIn })
   const gateway = new Gateway(metadata.db, content, { policy: config.gatewayPolicy, signingKey: config.gatewaySigningKey, filesOrigin: config.filesOrigin })
   const pins = new Pins({

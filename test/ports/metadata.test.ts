@@ -18,6 +18,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
 import { FsBlobStore } from '../../src/adapters/blob/fs-blob-store.js'
 import { openMetadataStore, type MetadataStore } from '../../src/adapters/metadata/open.js'
+import { relaxedTransaction } from '../../src/adapters/metadata/relaxed.js'
+import type { Database } from '../../src/adapters/metadata/schema.js'
+import { sql } from 'kysely'
 import { MIGRATION_NAMES, runMigrationUp } from '../../src/adapters/metadata/migrations.js'
 import { loadConfig } from '../../src/config.js'
 import { Accounts, MAX_KEYS_PER_ACCOUNT, type Account } from '../../src/core/accounts.js'
@@ -220,6 +223,23 @@ export function metadataSuite (engine: string, factory: MetadataFactory): void {
       } finally {
         await database.destroy()
       }
+    })
+
+    test('a relaxed transaction (tus segment records) commits like any other; a failed one leaves nothing; full durability returns after it', async () => {
+      await withWorld(async w => {
+        const row = (id: string): Database['meta'] => ({ key: `relaxed-${id}`, value: id })
+        await relaxedTransaction(w.store.db, w.store.dialect, async trx => { await trx.insertInto('meta').values(row('a')).execute() })
+        await assert.rejects(relaxedTransaction(w.store.db, w.store.dialect, async trx => {
+          await trx.insertInto('meta').values(row('b')).execute()
+          throw new Error('refused')
+        }), /refused/)
+        const keys = (await w.store.db.selectFrom('meta').select('key').where('key', 'like', 'relaxed-%').execute()).map(r => r.key)
+        assert.deepEqual(keys, ['relaxed-a'])
+        if (w.store.dialect === 'sqlite') {
+          const r = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(w.store.db)
+          assert.equal(Number(r.rows[0].synchronous), 2, 'synchronous is FULL again')
+        }
+      })
     })
 
     test('migrations: two openMetadataStore calls at once on a fresh database both succeed', async () => {
