@@ -106,6 +106,28 @@ describe('/buckets parts as packs of leaves', () => {
     assert.equal((await packFiles(s.dataDir)).length, before - 4)
   })
 
+  test('parts sent in parallel, some twice at the same time: the last kept copy of each wins and the file is Kubo\'s', async () => {
+    const a = await s.account()
+    const data = deterministicBytes(8 * 256 * KiB + 4321, 'parts-parallel')
+    const sess = await call(s.url, 'POST', '/session', { key: a.key, body: {} })
+    const token = sess.body.credentials.token as string
+    const up = await call(s.url, 'POST', '/buckets', { token, body: { totalParts: 9, originalSizeInBytes: data.length } })
+    const put = async (n: number, bytes: Uint8Array): Promise<number> => (await call(s.url, 'PUT', '/buckets', {
+      token, body: bytes, headers: { partNumber: String(n), key: up.body.key, uploadId: up.body.uploadId, 'content-type': 'application/octet-stream' }
+    })).status
+    const part = (n: number): Uint8Array => data.subarray((n - 1) * 256 * KiB, Math.min(data.length, n * 256 * KiB))
+    // all nine at once, and parts 3 and 5 twice at the same time (same bytes)
+    const statuses = await Promise.all([...Array.from({ length: 9 }, (_, i) => put(i + 1, part(i + 1))), put(3, part(3)), put(5, part(5))])
+    assert.deepEqual(statuses, Array(11).fill(200))
+    const done = await call(s.url, 'POST', '/buckets/complete', { token, body: { key: up.body.key } })
+    assert.equal(done.status, 200, JSON.stringify(done.body))
+    assert.equal(done.body.cid, await kuboCid(data))
+    // one pack per part is kept (the file's), the doubles' packs are gone
+    const filePack = await s.core.metadata.db.selectFrom('contents').select('pack_id').where('cid', '=', done.body.cid).executeTakeFirstOrThrow()
+    assert.equal((await s.core.metadata.db.selectFrom('packs').select('id').where('part_of', '=', filePack.pack_id).execute()).length, 9)
+    assert.deepEqual((await s.core.fsck()).problems, [])
+  })
+
   test('parts that do not line up are imported from scratch: the same CID, and their packs are freed at completion', async () => {
     const a = await s.account()
     const data = deterministicBytes(2_500_000, 'parts-not-lined-up')
