@@ -64,9 +64,6 @@ export class UploadWriter {
   /** the upload failed here (a segment could not be stored): new PATCHes are refused */
   get failed (): unknown { return this.failure }
 
-  /** every byte of the upload is taken and recorded */
-  get complete (): boolean { return this.size !== undefined && this.durable === this.size }
-
   /**
    * Take a PATCH body. Resolves once every byte of it is taken (or it broke off: what came
    * is kept). `check`, when given, is awaited before segments holding these bytes are
