@@ -7,12 +7,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { importer } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
-import { startServer, type TestServer } from './helpers/server.js'
+import { packFiles, startServer, type TestServer } from './helpers/server.js'
+import { eventually } from './helpers/gateway.js'
 import { post } from './helpers/http.js'
 import { deterministicBytes } from './helpers/data.js'
 import { cli, kill9, serveProcess, type ServerProcess } from './helpers/process.js'
@@ -59,13 +60,6 @@ async function sendParts (url: string, key: string, data: Uint8Array, partBytes:
     tags[n - 1] = r.body.tag
   }
   return { token, upload, tags }
-}
-
-async function packFiles (dataDir: string): Promise<string[]> {
-  const dir = join(dataDir, 'blobs', 'packs')
-  const out: string[] = []
-  for (const shard of await readdir(dir)) for (const f of await readdir(join(dir, shard))) out.push(f)
-  return out
 }
 
 describe('/buckets parts as packs of leaves', () => {
@@ -140,7 +134,7 @@ describe('/buckets parts as packs of leaves', () => {
     const cat = await post(`${s.url}/api/v0/cat?arg=${done.body.cid as string}`, a.auth)
     assert.ok(Buffer.from(await cat.arrayBuffer()).equals(data))
     // the part packs go once the file is stored (in the background of the answer)
-    for (let i = 0; i < 100 && (await packFiles(s.dataDir)).length !== before + 1; i++) await new Promise(resolve => setTimeout(resolve, 20))
+    await eventually('the part packs deleted', async () => (await packFiles(s.dataDir)).length === before + 1 ? true : undefined).catch(() => {})
     assert.equal((await packFiles(s.dataDir)).length, before + 1)
     assert.deepEqual((await s.core.fsck()).problems, [])
   })
@@ -155,7 +149,7 @@ describe('/buckets parts as packs of leaves', () => {
     const d2 = await call(s.url, 'POST', '/buckets/complete', { token: second.token, body: { key: second.upload.key } })
     assert.equal(d2.status, 200, JSON.stringify(d2.body))
     assert.equal(d2.body.cid, d1.body.cid)
-    for (let i = 0; i < 100 && (await packFiles(s.dataDir)).length !== before; i++) await new Promise(resolve => setTimeout(resolve, 20))
+    await eventually('the second upload\'s part packs deleted', async () => (await packFiles(s.dataDir)).length === before ? true : undefined).catch(() => {})
     assert.equal((await packFiles(s.dataDir)).length, before)
     assert.deepEqual((await s.core.fsck()).problems, [])
   })

@@ -5,11 +5,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import { serviceOrSkip } from './helpers/services.js'
 import { pgDatabases, type PgDatabases } from './helpers/pg.js'
-import { startServer, type TestServer } from './helpers/server.js'
+import { packFiles, startServer, type TestServer } from './helpers/server.js'
 import { form, json, post } from './helpers/http.js'
 
 const pgUrl = serviceOrSkip('CAIRN_TEST_DATABASE_URL', 'PostgreSQL FluxDrive')
@@ -40,9 +38,7 @@ describe('FluxDrive on PostgreSQL', { skip: pgUrl === undefined }, () => {
     assert.equal(hashes.size, 1)
     const packs = await s.core.metadata.db.selectFrom('packs').select('id').where('root_cid', '=', [...hashes][0]).execute()
     assert.equal(packs.length, 1)
-    let files = 0
-    for (const shard of await readdir(join(s.dataDir, 'blobs', 'packs'))) files += (await readdir(join(s.dataDir, 'blobs', 'packs', shard))).length
-    assert.equal(files, 1, 'redundant packs were deleted')
+    assert.equal((await packFiles(s.dataDir)).length, 1, 'redundant packs were deleted')
     for (const a of accounts) {
       const ls = await json(await post(`${s.url}/api/v0/ls`, a.auth, { currentFolder: 'new/folder' }))
       assert.equal(ls.total_files, 3)

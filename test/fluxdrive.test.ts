@@ -10,7 +10,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import sharp from 'sharp'
 import { extract } from 'tar-stream'
 import { Readable } from 'node:stream'
-import { startServer, type TestServer } from './helpers/server.js'
+import { packFiles, startServer, type TestServer } from './helpers/server.js'
 import { form, json, post } from './helpers/http.js'
 
 const HELLO_V0 = 'QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o'
@@ -26,13 +26,6 @@ function rawCidV1 (data: Uint8Array): string {
     while (bits >= 5) { out += alphabet[(value >>> (bits - 5)) & 31]; bits -= 5 }
   }
   if (bits > 0) out += alphabet[(value << (5 - bits)) & 31]
-  return out
-}
-
-async function packFiles (s: TestServer): Promise<string[]> {
-  const dir = join(s.dataDir, 'blobs', 'packs')
-  const out: string[] = []
-  for (const shard of await readdir(dir)) out.push(...(await readdir(join(dir, shard))))
   return out
 }
 
@@ -131,7 +124,7 @@ describe('FluxDrive API', () => {
     const a = await s.account()
     const b = await s.account()
     const data = randomBytes(300_000)
-    const packsBefore = (await packFiles(s)).length
+    const packsBefore = (await packFiles(s.dataDir)).length
     const ra = await json(await post(`${s.url}/api/v0/put`, a.auth, form([{ name: 'a.bin', data }])))
     const hash = ra.files[0].hash
     for (const verb of ['cat', 'get', 'thumb', 'rm']) {
@@ -144,7 +137,7 @@ describe('FluxDrive API', () => {
 
     const rb = await json(await post(`${s.url}/api/v0/put`, b.auth, form([{ name: 'b.bin', data }])))
     assert.equal(rb.files[0].hash, hash)
-    assert.equal((await packFiles(s)).length, packsBefore + 1, 'one pack for the same bytes')
+    assert.equal((await packFiles(s.dataDir)).length, packsBefore + 1, 'one pack for the same bytes')
     for (const acct of [a, b]) {
       const st = await json(await post(`${s.url}/api/v0/status`, acct.auth))
       assert.equal(st.result.storage_used, 300_000)
@@ -163,7 +156,7 @@ describe('FluxDrive API', () => {
       const a = await s2.account()
       const up = await json(await post(`${s2.url}/api/v0/put`, a.auth, form([{ name: 'r.bin', data: randomBytes(1000) }])))
       const hash = up.files[0].hash
-      assert.equal((await packFiles(s2)).length, 1)
+      assert.equal((await packFiles(s2.dataDir)).length, 1)
       const rm = await post(`${s2.url}/api/v0/rm`, a.auth, { hash })
       assert.equal(rm.status, 200)
       const body = await json(rm)
@@ -174,7 +167,7 @@ describe('FluxDrive API', () => {
       await new Promise(resolve => setTimeout(resolve, 5))
       const report = await s2.core.gc()
       assert.equal(report.packsDeleted, 1)
-      assert.equal((await packFiles(s2)).length, 0)
+      assert.equal((await packFiles(s2.dataDir)).length, 0)
       assert.equal((await json(await post(`${s2.url}/api/v0/status`, a.auth))).result.storage_used, 0)
     } finally {
       await s2.close()
@@ -307,7 +300,7 @@ describe('FluxDrive API', () => {
 
   test('a multipart body cut off mid-file stores nothing', async () => {
     const a = await s.account()
-    const packs = (await packFiles(s)).length
+    const packs = (await packFiles(s.dataDir)).length
     const boundary = 'XyZ'
     const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`
     const res = await fetch(`${s.url}/api/v0/put`, {
@@ -318,13 +311,13 @@ describe('FluxDrive API', () => {
     assert.equal(res.status, 400)
     assert.match((await json(res)).error, /multipart/i)
     assert.equal((await json(await post(`${s.url}/api/v0/ls`, a.auth))).files.length, 0)
-    assert.equal((await packFiles(s)).length, packs)
+    assert.equal((await packFiles(s.dataDir)).length, packs)
     assert.deepEqual(await readdir(join(s.dataDir, 'blobs', 'incoming')), [])
   })
 
   test('a client that disconnects mid-upload leaves nothing behind', async () => {
     const a = await s.account()
-    const packs = (await packFiles(s)).length
+    const packs = (await packFiles(s.dataDir)).length
     const { request } = await import('node:http')
     const url = new URL(`${s.url}/api/v0/put`)
     const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: a.auth, 'content-type': 'multipart/form-data; boundary=B' } })
@@ -343,7 +336,7 @@ describe('FluxDrive API', () => {
       left = (await readdir(incoming)).length
     }
     assert.equal(left, 0, 'the half-written pack is removed')
-    assert.equal((await packFiles(s)).length, packs)
+    assert.equal((await packFiles(s.dataDir)).length, packs)
     assert.equal((await json(await post(`${s.url}/api/v0/ls`, a.auth))).files.length, 0)
   })
 
@@ -445,7 +438,7 @@ describe('FluxDrive limits', () => {
       const res = await post(`${s.url}/api/v0/put`, a.auth, form([{ name: 'big.bin', data: randomBytes(3 * 1024 * 1024) }]))
       assert.equal(res.status, 413)
       assert.deepEqual(await json(res), { error: 'File size exceeds 1Mb' })
-      assert.deepEqual(await packFiles(s), [])
+      assert.deepEqual(await packFiles(s.dataDir), [])
       assert.deepEqual(await readdir(join(s.dataDir, 'blobs', 'incoming')), [])
       assert.equal((await json(await post(`${s.url}/api/v0/ls`, a.auth))).files.length, 0)
       // a file right at the limit is fine

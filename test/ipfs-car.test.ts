@@ -6,13 +6,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CarWriter } from '@ipld/car/writer'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { startServer, type TestServer } from './helpers/server.js'
+import { packFiles, startServer, type TestServer } from './helpers/server.js'
 import { form, json, post } from './helpers/http.js'
 import { deterministicBytes } from './helpers/data.js'
 import { fixture, gw, importCarHttp, parseCar } from './helpers/ipfs.js'
@@ -21,13 +21,6 @@ const DIR = 'bafybeihchr7vmgjaasntayyatmp5sv6xza57iy2h4xj7g46bpjij6yhrmy'
 const ASCII = 'bafkreifkam6ns4aoolg3wedr4uzrs3kvq66p4pecirz6y2vlrngla62mxm'
 const TWO = 'bafybeietjm63oynimmv5yyqay33nui4y4wx6u3peezwetxgiwvfmelutzu' // subdir-with-two-single-block-files.car
 const MISSING = 'QmYhmPjhFjYFyaoiuNzYv8WGavpSRDwdHWe5B4M5du5Rtk' // file-3k-and-3-blocks-missing-block.car
-
-async function packCount (s: TestServer): Promise<number> {
-  const dir = join(s.dataDir, 'blobs', 'packs')
-  let n = 0
-  for (const shard of await readdir(dir).catch(() => [])) n += (await readdir(join(dir, shard))).length
-  return n
-}
 
 async function rows (s: TestServer, table: 'packs' | 'contents' | 'entries'): Promise<number> {
   const r = await s.core.metadata.db.selectFrom(table).select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
@@ -80,23 +73,23 @@ describe('CAR import and export', () => {
     assert.equal((await gw(s, `/ipfs/${DIR}/hello.txt`)).body.toString(), 'hello world\n')
 
     // the same CAR again: no second entry, and its pack is dropped as a duplicate
-    const packs = await packCount(s)
+    const packs = (await packFiles(s.dataDir)).length
     const again = await importCarHttp(s, a.auth, fixture('path_gateway_unixfs/dir-with-files.car'))
     assert.equal(again.status, 200)
     assert.equal((await json(await post(`${s.url}/api/v0/ls`, a.auth))).files.length, 1)
-    assert.equal(await packCount(s), packs)
+    assert.equal((await packFiles(s.dataDir)).length, packs)
   })
 
   test('a block whose bytes do not match its CID fails the import, and nothing is kept', async () => {
     const a = await s.account()
-    const before = { packs: await packCount(s), contents: await rows(s, 'contents'), entries: await rows(s, 'entries') }
+    const before = { packs: (await packFiles(s.dataDir)).length, contents: await rows(s, 'contents'), entries: await rows(s, 'entries') }
     const bad = await corrupt(fixture('trustless_gateway_car/subdir-with-two-single-block-files.car'), ASCII)
     const res = await importCarHttp(s, a.auth, bad)
     assert.equal(res.status, 400)
     const body = await json(res)
     assert.match(body.error, new RegExp(`block ${ASCII} does not match its CID`))
     assert.equal(body.Message, body.error, 'Kubo clients read Message')
-    assert.deepEqual({ packs: await packCount(s), contents: await rows(s, 'contents'), entries: await rows(s, 'entries') }, before)
+    assert.deepEqual({ packs: (await packFiles(s.dataDir)).length, contents: await rows(s, 'contents'), entries: await rows(s, 'entries') }, before)
     assert.equal((await json(await post(`${s.url}/api/v0/status`, a.auth))).result.storage_used, 0)
     assert.equal((await gw(s, `/ipfs/${TWO}/`)).res.status, 404)
   })
@@ -129,12 +122,12 @@ describe('CAR import and export', () => {
     const one = await parseCar(fixture('trustless_gateway_car/subdir-with-two-single-block-files.car'))
     const two = await parseCar(fixture('gateway-cache/fixtures.car'))
     const car = await carOf([CID.parse(one.roots[0]), CID.parse(two.roots[0])], [...one.blocks, ...two.blocks])
-    const packs = await packCount(s)
+    const packs = (await packFiles(s.dataDir)).length
     const res = await importCarHttp(s, a.auth, car)
     assert.equal(res.status, 200)
     const roots = (await res.text()).trim().split('\n').map(l => JSON.parse(l).Root.Cid['/'])
     assert.deepEqual(roots, [one.roots[0], two.roots[0]])
-    assert.equal(await packCount(s), packs + 1)
+    assert.equal((await packFiles(s.dataDir)).length, packs + 1)
     const ls = await json(await post(`${s.url}/api/v0/ls`, a.auth))
     assert.deepEqual(ls.files.map((f: { hash: string }) => f.hash).sort(), [...roots].sort())
     assert.equal((await gw(s, `/ipfs/${two.roots[0]}/root2/root3/root4/index.html`)).body.toString(), 'hello\n')

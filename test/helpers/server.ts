@@ -1,5 +1,5 @@
 /** A real Cairn server on a loopback port with its own temporary data dir. */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, type Config } from '../../src/config.js'
@@ -64,4 +64,12 @@ export async function startServer (env: Record<string, string> = {}): Promise<Te
       await rm(dataDir, { recursive: true, force: true })
     }
   }
+}
+
+/** The pack files a server keeps under `dataDir` (the filesystem blob store), by name; none when it has no packs dir. */
+export async function packFiles (dataDir: string): Promise<string[]> {
+  const dir = join(dataDir, 'blobs', 'packs')
+  const out: string[] = []
+  for (const shard of await readdir(dir).catch(() => [] as string[])) out.push(...(await readdir(join(dir, shard))))
+  return out
 }
